@@ -1,0 +1,1 @@
+"""The prediction API (FastAPI): see app.py."""

@@ -1,0 +1,161 @@
+"""Prometheus metrics of the API and the ASGI middleware that records them.
+
+Metric names are part of the monitoring contract: the alert rules and the Grafana dashboard use them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+class ApiMetrics:
+    """One registry per app, so tests and several apps in one process do not share counters."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests",
+            "HTTP requests by method, route template and status code",
+            ("method", "route", "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ("method", "route"),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "model_predictions", "Predicted labels", ("label",), registry=self.registry
+        )
+        self.prediction_errors = Counter(
+            "model_prediction_errors", "Model calls that raised", registry=self.registry
+        )
+        self.batch_size = Histogram(
+            "model_prediction_batch_size",
+            "Rows per model call (micro-batches merge concurrent requests)",
+            buckets=BATCH_BUCKETS,
+            registry=self.registry,
+        )
+        self.model_info = Gauge(
+            "model_info",
+            "The served model version (value is always 1)",
+            ("version",),
+            registry=self.registry,
+        )
+        self.model_ready = Gauge(
+            "model_ready", "1 when a model is loaded and warmed up", registry=self.registry
+        )
+
+    def record_predictions(self, labels: Iterable[str]) -> None:
+        counts: dict[str, int] = {}
+        for label in labels:
+            counts[label] = counts.get(label, 0) + 1
+        for label, count in counts.items():
+            self.predictions.labels(label=label).inc(count)
+
+
+def _route_template(routes: list[BaseRoute], scope: Scope) -> str:
+    # Label by route template ("/predict"), never by raw path: unknown paths must not create series.
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match == Match.FULL:
+            return str(getattr(route, "path", "unmatched"))
+    return "unmatched"
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+class ObservabilityMiddleware:
+    """Counts and times every request, and refuses bodies over `max_body_bytes` with 413."""
+
+    def __init__(
+        self, app: ASGIApp, metrics: ApiMetrics, routes: list[BaseRoute], max_body_bytes: int
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = routes
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        route = _route_template(self.routes, scope)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+            await send(message)
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLargeError
+            return message
+
+        try:
+            declared = _content_length(scope)
+            if declared is not None and declared > self.max_body_bytes:
+                raise _BodyTooLargeError
+            await self.app(scope, limited_receive, send_wrapper)
+        except _BodyTooLargeError:
+            if response_started:
+                raise
+            status = 413
+            await _send_json(
+                send,
+                413,
+                {"detail": f"request body is larger than {self.max_body_bytes} bytes"},
+            )
+        finally:
+            self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+            self.metrics.latency.labels(method=method, route=route).observe(time.perf_counter() - started)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
+    payload = orjson.dumps(body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

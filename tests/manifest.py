@@ -1,0 +1,120 @@
+"""Which files a rendered project holds, declared by hand for each answer.
+
+Deliberately independent of the template tree: a file that appears, disappears or moves without this
+declaration changing is a failure of the render matrix, never silently accepted. `{pkg}` stands for
+the package name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Answers = Mapping[str, Any]
+
+ALWAYS = {
+    ".copier-answers.yml",
+    ".dockerignore",
+    ".env.example",
+    ".gitignore",
+    ".yamllint.yaml",
+    "Dockerfile",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "params.yaml",
+    "pyproject.toml",
+    # package
+    "src/{pkg}/__init__.py",
+    "src/{pkg}/__main__.py",
+    "src/{pkg}/cli.py",
+    "src/{pkg}/config.py",
+    "src/{pkg}/data.py",
+    "src/{pkg}/evaluate.py",
+    "src/{pkg}/features.py",
+    "src/{pkg}/lineage.py",
+    "src/{pkg}/model_card.py",
+    "src/{pkg}/py.typed",
+    "src/{pkg}/schema.py",
+    "src/{pkg}/storage.py",
+    "src/{pkg}/train.py",
+    "src/{pkg}/serving/__init__.py",
+    "src/{pkg}/serving/app.py",
+    "src/{pkg}/serving/batcher.py",
+    "src/{pkg}/serving/metrics.py",
+    "src/{pkg}/serving/model.py",
+    "src/{pkg}/serving/schemas.py",
+    # the project's own tests
+    "tests/conftest.py",
+    "tests/test_api.py",
+    "tests/test_data.py",
+    "tests/test_train.py",
+}
+
+# (what adds the files, when, the files): one entry per answer that adds files.
+ADDED_BY: list[tuple[str, Callable[[Answers], bool], set[str]]] = [
+    (
+        "data_versioning=dvc",
+        lambda a: a["data_versioning"] == "dvc",
+        {".dvcignore", ".dvc/.gitignore", ".dvc/config", "dvc.yaml"},
+    ),
+    (
+        "experiment_tracking=mlflow",
+        lambda a: a["experiment_tracking"] == "mlflow",
+        {"src/{pkg}/tracking.py"},
+    ),
+    (
+        "deployment_target=docker-compose",
+        lambda a: a["deployment_target"] == "docker-compose",
+        {"compose.yaml"},
+    ),
+    (
+        "monitoring=metrics|both",
+        lambda a: a["monitoring"] in {"metrics", "both"},
+        {
+            "monitoring/grafana/dashboards/api.json",
+            "monitoring/grafana/provisioning/dashboards/dashboards.yml",
+            "monitoring/grafana/provisioning/datasources/prometheus.yml",
+            "monitoring/prometheus/alerts.test.yml",
+            "monitoring/prometheus/alerts.yml",
+            "monitoring/prometheus/prometheus.yml",
+        },
+    ),
+    (
+        "monitoring=drift|both",
+        lambda a: a["monitoring"] in {"drift", "both"},
+        {"src/{pkg}/drift.py", "tests/test_drift.py"},
+    ),
+    (
+        "ci_provider=github",
+        lambda a: a["ci_provider"] == "github",
+        {".github/dependabot.yml", ".github/workflows/ci.yml"},
+    ),
+    (
+        "docs_site",
+        lambda a: bool(a["docs_site"]),
+        {
+            "mkdocs.yml",
+            "docs/architecture.md",
+            "docs/data.md",
+            "docs/index.md",
+            "docs/model-card.md",
+            "docs/runbook.md",
+            "docs/updating.md",
+        },
+    ),
+    (
+        "pre_commit",
+        lambda a: bool(a["pre_commit"]),
+        {".pre-commit-config.yaml"},
+    ),
+]
+
+
+def expected_files(answers: Answers) -> set[str]:
+    """The exact file set (POSIX paths) for fully resolved answers (every asked question)."""
+    files = set(ALWAYS)
+    for _, applies, added in ADDED_BY:
+        if applies(answers):
+            files |= added
+    return {path.format(pkg=answers["package_name"]) for path in files}

@@ -1,0 +1,358 @@
+"""The test matrix, read from copier.yml: questions, choices, refused combinations, pairwise cases.
+
+copier.yml is the single source of truth. Refused combinations are the `validator`s of copier.yml
+rendered with the same Jinja setup copier uses; nothing here repeats a rule by hand, so the matrix
+can never skip a combination a user is allowed to pick, nor test one they are not.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from jinja2 import Template, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from tests.helpers import TEMPLATE_ROOT
+
+COPIER_YML = TEMPLATE_ROOT / "copier.yml"
+
+# Copier loads these extensions into every environment (copier/_main.py, `Worker.jinja_env`);
+# copier.yml's validators use their `regex_search` / `regex_replace` filters.
+COPIER_DEFAULT_EXTENSIONS = ("jinja2_ansible_filters.AnsibleCoreFiltersExtension",)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One choice of a select question: the label shown, the value stored, the refusal rule."""
+
+    label: str
+    value: Any
+    validator: str = ""
+
+
+@dataclass(frozen=True)
+class Question:
+    """A copier.yml question (key not starting with `_`)."""
+
+    name: str
+    type: str
+    help: str
+    default: Any
+    choices: tuple[Choice, ...] = ()
+    validator: str = ""
+    when: Any = True
+
+    @property
+    def derived(self) -> bool:
+        """Never asked (`when: false`): a value computed from answers, not stored."""
+        return self.when is False
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        """Every value a user can give: the choices' values, or both booleans."""
+        if self.choices:
+            return tuple(choice.value for choice in self.choices)
+        if self.type == "bool":
+            return (True, False)
+        return ()
+
+    def choice(self, value: Any) -> Choice | None:
+        return next((choice for choice in self.choices if choice.value == value), None)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What copier would do with some answers: the full values, or the refusal and its reason."""
+
+    values: dict[str, Any]
+    question: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One render of the matrix: the answers passed (those that differ from the defaults)."""
+
+    id: str
+    answers: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+    """Every asked question's value once copier resolves the defaults."""
+
+
+# ---------------------------------------------------------------- copier.yml
+
+
+@functools.cache
+def load_config() -> dict[str, Any]:
+    """copier.yml, parsed."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(COPIER_YML.read_text(encoding="utf-8"), Loader=loader)
+    assert isinstance(data, dict), f"{COPIER_YML} is not a mapping"
+    return data
+
+
+def _parse_choices(raw: Any) -> tuple[Choice, ...]:
+    if not raw:
+        return ()
+    items = raw.items() if isinstance(raw, dict) else ((item, item) for item in raw)
+    choices = []
+    for label, spec in items:
+        if isinstance(spec, dict):
+            choices.append(Choice(str(label), spec["value"], str(spec.get("validator", ""))))
+        else:
+            choices.append(Choice(str(label), spec))
+    return tuple(choices)
+
+
+@functools.cache
+def questions() -> tuple[Question, ...]:
+    """Every question of copier.yml in order, derived ones included."""
+    result = []
+    for name, spec in load_config().items():
+        if name.startswith("_"):
+            continue
+        if not isinstance(spec, dict):  # copier's short form `name: default`
+            spec = {"default": spec}
+        result.append(
+            Question(
+                name=name,
+                type=str(spec.get("type", "yaml")),
+                help=str(spec.get("help", "")),
+                default=spec.get("default"),
+                choices=_parse_choices(spec.get("choices")),
+                validator=str(spec.get("validator", "")),
+                when=spec.get("when", True),
+            )
+        )
+    return tuple(result)
+
+
+def asked_questions() -> tuple[Question, ...]:
+    return tuple(question for question in questions() if not question.derived)
+
+
+def derived_names() -> frozenset[str]:
+    return frozenset(question.name for question in questions() if question.derived)
+
+
+def question(name: str) -> Question:
+    return next(q for q in questions() if q.name == name)
+
+
+def axes() -> tuple[Question, ...]:
+    """The questions the matrix varies: asked selects with several choices, and booleans."""
+    return tuple(q for q in asked_questions() if len(q.values) > 1)
+
+
+def choice_questions() -> tuple[Question, ...]:
+    """Every asked select question, single-choice ones included."""
+    return tuple(q for q in asked_questions() if q.choices)
+
+
+# ---------------------------------------------------------------- the Jinja that copier runs
+
+
+@functools.cache
+def jinja_env() -> SandboxedEnvironment:
+    """An environment configured like copier's: same extensions, same `_envops`."""
+    envops = dict(load_config().get("_envops") or {})
+    envops.setdefault("keep_trailing_newline", True)
+    extensions = [*COPIER_DEFAULT_EXTENSIONS, *(load_config().get("_jinja_extensions") or [])]
+    return SandboxedEnvironment(extensions=extensions, **envops)
+
+
+@functools.cache
+def _compile(source: str) -> tuple[Template, tuple[str, ...]]:
+    """The compiled template and the names it reads from its context."""
+    env = jinja_env()
+    names = tuple(sorted(meta.find_undeclared_variables(env.parse(source))))
+    return env.from_string(source), names
+
+
+@functools.cache
+def _render_cached(source: str, inputs: tuple[tuple[str, Any], ...]) -> str:
+    template, _ = _compile(source)
+    return template.render(dict(inputs))
+
+
+def template_inputs(source: str) -> tuple[str, ...]:
+    """The names a templated value reads from its context."""
+    return _compile(source)[1]
+
+
+def render_value(value: Any, context: Mapping[str, Any]) -> Any:
+    """Render a templated copier.yml value (non-strings pass through, as in copier).
+
+    A render depends only on the names the template reads, so it is cached on their values: the
+    matrix resolves thousands of combinations that share most of them.
+    """
+    if not isinstance(value, str):
+        return value
+    template, names = _compile(value)
+    inputs = tuple((name, context[name]) for name in names if name in context)
+    try:
+        return _render_cached(value, inputs)
+    except TypeError:  # an unhashable value: render without the cache
+        return template.render(dict(context))
+
+
+def cast_to_bool(value: Any) -> bool:
+    """Copier's `cast_to_bool` (copier/_tools.py): numbers, YAML booleans and nulls, else bool()."""
+    if isinstance(value, bool):
+        return value
+    try:
+        return bool(float(value))
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, str):
+        lower = value.strip().lower()
+        if lower in {"", "n", "no", "f", "false", "off", "~", "null", "none"}:
+            return False
+        if lower in {"y", "yes", "t", "true", "on"}:
+            return True
+    return bool(value)
+
+
+def cast(question: Question, value: Any) -> Any:
+    if question.type == "bool":
+        return cast_to_bool(value)
+    if question.type == "str":
+        return str(value)
+    if question.type == "int":
+        return int(value)
+    if question.type == "float":
+        return float(value)
+    return value
+
+
+# ---------------------------------------------------------------- refusals
+
+
+def resolve(answers: Mapping[str, Any]) -> Resolution:
+    """Resolve answers like `copier copy --defaults --data ...`: defaults, derived values, refusals.
+
+    Questions are walked in order. As in copier, templates see every answer passed in plus the
+    values resolved so far; a choice's `validator` refuses it, a question's `validator` refuses its
+    value; `when: false` values are computed but never validated.
+    """
+    context: dict[str, Any] = dict(answers)
+    for q in questions():
+        when = cast_to_bool(render_value(q.when, context))
+        given = when and q.name in answers
+        value = cast(q, answers[q.name] if given else render_value(q.default, context))
+        if when:
+            if q.choices:
+                choice = q.choice(value)
+                if choice is None:
+                    valid = [c.value for c in q.choices]
+                    return Resolution(context, q.name, f"{value!r} is not in {valid}")
+                reason = str(render_value(choice.validator, context)).strip()
+                if reason:
+                    return Resolution(context, q.name, reason)
+            reason = str(render_value(q.validator, {**context, q.name: value})).strip()
+            if reason:
+                return Resolution(context, q.name, reason)
+        context[q.name] = value
+    return Resolution(context)
+
+
+def refusal(answers: Mapping[str, Any]) -> str | None:
+    """Why copier refuses these answers (its validator's message), or None if it accepts them."""
+    return resolve(answers).reason
+
+
+def resolved_values(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """Every asked question's value for accepted answers."""
+    resolution = resolve(answers)
+    assert resolution.reason is None, f"refused: {resolution.question}: {resolution.reason}"
+    return {q.name: resolution.values[q.name] for q in asked_questions()}
+
+
+def default_values() -> dict[str, Any]:
+    return resolved_values({})
+
+
+def combinations(over: Sequence[Question]) -> Iterator[dict[str, Any]]:
+    """Every combination of the values of these questions, in copier.yml order."""
+    for values in itertools.product(*(q.values for q in over)):
+        yield {q.name: value for q, value in zip(over, values, strict=True)}
+
+
+# ---------------------------------------------------------------- pairwise cases
+
+Pair = tuple[tuple[int, int], tuple[int, int]]
+"""((axis index, value index), (axis index, value index)), first axis < second axis."""
+
+
+def _pairs(indices: Sequence[int]) -> frozenset[Pair]:
+    return frozenset(
+        ((i, indices[i]), (j, indices[j]))
+        for i, j in itertools.combinations(range(len(indices)), 2)
+    )
+
+
+def minimal_answers(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers to pass: those that differ from the defaults copier would use on its own.
+
+    Defaults are recomputed after each kept answer, since later defaults depend on earlier answers.
+    """
+    kept: dict[str, Any] = {}
+    for name, value in values.items():
+        if resolve(kept).values.get(name) != value:
+            kept[name] = value
+    return kept
+
+
+def case_id(answers: Mapping[str, Any]) -> str:
+    if not answers:
+        return "defaults"
+    return ",".join(f"{name}={value}" for name, value in answers.items())
+
+
+def make_case(answers: Mapping[str, Any], id: str | None = None) -> Case:
+    """A case for these answers (refused answers are a bug in the caller)."""
+    return Case(id or case_id(answers), dict(answers), resolved_values(answers))
+
+
+@functools.cache
+def matrix_cases() -> tuple[Case, ...]:
+    """Pairwise coverage of the axes, refused combinations excluded (greedy, deterministic).
+
+    Every pair of values of two axes that some accepted combination contains is covered by at least
+    one case, hence every value of every axis appears. Each round adds the accepted combination that
+    covers most uncovered pairs (the first one in copier.yml order on ties).
+    """
+    over = axes()
+    candidates: list[tuple[tuple[int, ...], frozenset[Pair]]] = []
+    for indices in itertools.product(*(range(len(q.values)) for q in over)):
+        answers = {q.name: q.values[i] for q, i in zip(over, indices, strict=True)}
+        if refusal(answers) is None:
+            candidates.append((indices, _pairs(indices)))
+    uncovered: set[Pair] = set().union(*(pairs for _, pairs in candidates))
+    chosen: list[tuple[int, ...]] = []
+    while uncovered:
+        indices, pairs = max(candidates, key=lambda candidate: len(candidate[1] & uncovered))
+        chosen.append(indices)
+        uncovered -= pairs
+    cases = []
+    for number, indices in enumerate(chosen, start=1):
+        values = {q.name: q.values[i] for q, i in zip(over, indices, strict=True)}
+        answers = minimal_answers(values)
+        cases.append(make_case(answers, f"p{number:02d}:{case_id(answers)}"))
+    return tuple(cases)
+
+
+def reachable_pairs() -> frozenset[frozenset[tuple[str, Any]]]:
+    """Every pair of axis values that some accepted combination contains."""
+    over = axes()
+    result: set[frozenset[tuple[str, Any]]] = set()
+    for answers in combinations(over):
+        if refusal(answers) is None:
+            items = list(answers.items())
+            result.update(frozenset(pair) for pair in itertools.combinations(items, 2))
+    return frozenset(result)

@@ -1,0 +1,104 @@
+"""The real interactive `copier copy`, driven through a pseudo-terminal the way a person types."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pexpect  # type: ignore[import-untyped]
+import pytest
+
+from tests import matrix
+from tests.helpers import SNAPSHOT_TAG, find_tool, read_answers
+
+EXPECT_TIMEOUT = 60  # seconds, per prompt
+CTRL_U = "\x15"  # clears the prefilled default of a text prompt
+DOWN = "\x1b[B"
+ENTER = "\r"
+
+# What to type at a prompt, given the child; the default for every question is Enter.
+Typing = Callable[["pexpect.spawn"], None]
+
+
+def _send(keys: str) -> Typing:
+    def typing(child: pexpect.spawn) -> None:
+        child.send(keys)
+
+    return typing
+
+
+def _prompt_text(question: matrix.Question) -> str:
+    """The start of the prompt copier prints for a question (its help), short enough not to wrap."""
+    return question.help[:50] if question.help else question.name
+
+
+def run_interactive(
+    template_repo: Path, dst: Path, typing: dict[str, Typing]
+) -> tuple[int | None, str]:
+    """Answer every asked question in copier.yml order; return exit status and transcript."""
+    copier = find_tool("copier")
+    assert copier is not None, "copier CLI not found"
+    transcript = io.StringIO()
+    child = pexpect.spawn(
+        str(copier),
+        ["copy", "--vcs-ref", SNAPSHOT_TAG, str(template_repo), str(dst)],
+        env={**os.environ, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"},
+        encoding="utf-8",
+        dimensions=(40, 120),
+        timeout=EXPECT_TIMEOUT,
+    )
+    child.logfile_read = transcript
+    try:
+        for question in matrix.asked_questions():
+            child.expect_exact(_prompt_text(question))
+            typing.get(question.name, _send(ENTER))(child)
+        child.expect(pexpect.EOF)
+    except (pexpect.TIMEOUT, pexpect.EOF) as error:
+        child.close(force=True)
+        pytest.fail(f"{type(error).__name__} while answering; transcript:\n{transcript.getvalue()}")
+    child.close()
+    return child.exitstatus, transcript.getvalue()
+
+
+def _next_choice(name: str) -> object:
+    """The value one step down from the default choice of a select question."""
+    q = matrix.question(name)
+    values = list(q.values)
+    return values[values.index(matrix.default_values()[name]) + 1]
+
+
+def test_interactive_copy(template_repo: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "project"
+    status, transcript = run_interactive(
+        template_repo,
+        dst,
+        {
+            "project_name": _send(CTRL_U + "Churn Predictor" + ENTER),
+            "package_name": _send(ENTER),  # accept the name derived from the project name
+            "license": _send(DOWN + ENTER),
+            "docs_site": _send("n"),
+        },
+    )
+    assert status == 0, transcript
+    answers = read_answers(dst)
+    assert answers["project_name"] == "Churn Predictor"
+    assert answers["package_name"] == "churn_predictor"
+    assert answers["license"] == _next_choice("license")
+    assert answers["docs_site"] is False
+    assert answers["pre_commit"] is True
+    assert (dst / "src" / "churn_predictor" / "__init__.py").is_file()
+
+
+def test_interactive_validator_message_then_correction(template_repo: Path, tmp_path: Path) -> None:
+    def invalid_then_valid(child: pexpect.spawn) -> None:
+        child.send(CTRL_U + "class" + ENTER)
+        child.expect_exact("is a Python keyword")
+        child.send(CTRL_U + "churn_model" + ENTER)
+
+    dst = tmp_path / "project"
+    status, transcript = run_interactive(template_repo, dst, {"package_name": invalid_then_valid})
+    assert status == 0, transcript
+    assert read_answers(dst)["package_name"] == "churn_model"
+    assert (dst / "src" / "churn_model").is_dir()

@@ -1,0 +1,260 @@
+"""The form: every free-text validator, and refused combinations, checked against real copier."""
+
+from __future__ import annotations
+
+import keyword
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from copier import Settings, run_copy
+
+from tests import matrix
+from tests.helpers import SNAPSHOT_TAG, find_tool, render
+
+
+@pytest.fixture(scope="session")
+def questions_only_template(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The snapshot's copier.yml over an empty template tree: real copier asks and validates the
+    real questions, and files still being written cannot get in the way of testing the form."""
+    root = tmp_path_factory.mktemp("questions-only")
+    shutil.copy2(template_repo / "copier.yml", root / "copier.yml")
+    (root / str(matrix.load_config().get("_subdirectory", "."))).mkdir(exist_ok=True)
+    return root
+
+
+def copier_resolve(template: Path, dst: Path, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """What real copier makes of these answers (pretend: nothing is written); raises its error."""
+    worker = run_copy(
+        str(template),
+        dst,
+        data=dict(answers),
+        defaults=True,
+        pretend=True,
+        quiet=True,
+        unsafe=False,
+        settings=Settings(),
+    )
+    combined = worker.answers.combined
+    return {q.name: combined[q.name] for q in matrix.asked_questions()}
+
+
+# ---------------------------------------------------------------- free-text validators
+
+PROJECT_NAME_RULE = "The project name must start with a letter"
+PACKAGE_NAME_RULE = "The package name must be a lowercase Python identifier"
+EMAIL_RULE = "is not a valid email address"
+
+VALID = [
+    ("project_name", "Churn Predictor"),
+    ("project_name", "X-ray_model 2"),
+    ("project_name", "ab"),
+    ("package_name", "churn"),
+    ("package_name", "churn_model_2"),
+    ("package_name", "a"),
+    ("description", "Predicts churn from usage data."),
+    ("description", "x" * 200),
+    ("author_name", "Data Science Team"),
+    ("author_email", "ml-team@example.com"),
+    ("author_email", "first.last+ml@sub.example.co.uk"),
+]
+
+INVALID = [
+    ("project_name", "9lives", PROJECT_NAME_RULE),
+    ("project_name", "", PROJECT_NAME_RULE),
+    ("project_name", "a", PROJECT_NAME_RULE),
+    ("project_name", "Churn!", PROJECT_NAME_RULE),
+    ("project_name", "Café model", PROJECT_NAME_RULE),
+    ("project_name", "x" * 64, PROJECT_NAME_RULE),
+    ("project_name", "two\nlines", PROJECT_NAME_RULE),
+    ("package_name", "Churn", PACKAGE_NAME_RULE),
+    ("package_name", "2fast", PACKAGE_NAME_RULE),
+    ("package_name", "churn-model", PACKAGE_NAME_RULE),
+    ("package_name", "_private", PACKAGE_NAME_RULE),
+    ("package_name", "", PACKAGE_NAME_RULE),
+    ("package_name", "class", "'class' is a Python keyword; pick another package name."),
+    ("package_name", "match", "'match' is a Python keyword"),
+    ("package_name", "sklearn", "'sklearn' would shadow a standard or dependency module"),
+    ("package_name", "tests", "'tests' would shadow a standard or dependency module"),
+    ("package_name", "json", "'json' would shadow a standard or dependency module"),
+    ("description", "", "The description cannot be empty."),
+    ("description", "   ", "The description cannot be empty."),
+    ("description", "first line\nsecond line", "Keep the description to one line"),
+    ("description", "x" * 201, "Keep the description to one line of at most 200 characters."),
+    ("author_name", "", "The author name cannot be empty."),
+    ("author_name", "Team\nTwo", "Keep the author name to one line"),
+    ("author_email", "not-an-email", "'not-an-email' is not a valid email address"),
+    ("author_email", "team@localhost", EMAIL_RULE),
+    ("author_email", "team@example.c", EMAIL_RULE),
+    ("author_email", "two words@example.com", EMAIL_RULE),
+]
+
+
+def test_every_free_text_question_has_a_validator() -> None:
+    free_text = [q for q in matrix.asked_questions() if q.type == "str" and not q.choices]
+    assert free_text
+    for q in free_text:
+        assert q.validator.strip(), f"{q.name} takes free text but has no validator"
+
+
+@pytest.mark.parametrize(("name", "value"), VALID, ids=[f"{n}={v[:20]!r}" for n, v in VALID])
+def test_validator_accepts(name: str, value: str) -> None:
+    assert matrix.refusal({name: value}) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"), INVALID, ids=[f"{n}={v[:20]!r}" for n, v, _ in INVALID]
+)
+def test_validator_rejects(name: str, value: str, message: str) -> None:
+    resolution = matrix.resolve({name: value})
+    assert resolution.question == name
+    assert resolution.reason is not None
+    assert message in resolution.reason
+
+
+def test_every_python_keyword_is_refused_as_package_name() -> None:
+    for word in sorted({*keyword.kwlist, *keyword.softkwlist}):
+        assert matrix.refusal({"package_name": word.lower()}) is not None, word
+
+
+def test_package_name_default_follows_the_project_name() -> None:
+    values = matrix.resolved_values({"project_name": "Churn Predictor-v2"})
+    assert values["package_name"] == "churn_predictor_v2"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("package_name", "class", "'class' is a Python keyword"),
+        ("package_name", "sklearn", "would shadow a standard or dependency module"),
+        ("project_name", "9lives", PROJECT_NAME_RULE),
+        ("description", "first line\nsecond line", "Keep the description to one line"),
+        ("author_email", "not-an-email", EMAIL_RULE),
+    ],
+)
+def test_copier_refuses_invalid_answer_and_leaves_nothing(
+    template_repo: Path, tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    dst = tmp_path / "project"
+    with pytest.raises(ValueError, match=rf"question '{name}'") as error:
+        render(template_repo, dst, **{name: value})
+    assert message in str(error.value)
+    assert not dst.exists()
+
+
+def test_cli_refuses_keyword_package_name(template_repo: Path, tmp_path: Path) -> None:
+    copier = find_tool("copier")
+    assert copier is not None, "copier CLI not found in the venv or on PATH"
+    dst = tmp_path / "project"
+    result = subprocess.run(
+        [
+            *(copier, "copy", "--defaults", "--vcs-ref", SNAPSHOT_TAG),
+            *("-d", "package_name=class", template_repo, dst),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "'class' is a Python keyword" in result.stderr, result.stderr
+    assert not dst.exists()
+
+
+# ---------------------------------------------------------------- refused combinations
+
+
+def _combination_id(answers: Mapping[str, Any]) -> str:
+    verdict = "refused" if matrix.refusal(answers) else "accepted"
+    changed = {name: value for name, value in answers.items() if value != DEFAULTS.get(name)}
+    return f"{verdict}:{matrix.case_id(changed)}"
+
+
+DEFAULTS = matrix.default_values()
+ALL_COMBINATIONS = list(matrix.combinations(matrix.choice_questions()))
+REFUSED = [answers for answers in ALL_COMBINATIONS if matrix.refusal(answers) is not None]
+ACCEPTED = [answers for answers in ALL_COMBINATIONS if matrix.refusal(answers) is None]
+
+
+def _refusal_signature(answers: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a refusal depends on: the refusing question, its value, and every value its validators
+    read. Combinations with equal signatures are refused by copier for the same reason."""
+    resolution = matrix.resolve(answers)
+    assert resolution.question is not None
+    q = matrix.question(resolution.question)
+    value = resolution.values.get(q.name, answers.get(q.name))
+    choice = q.choice(value)
+    sources = [q.validator] + ([choice.validator] if choice else [])
+    names = sorted({name for source in sources for name in matrix.template_inputs(source)})
+    return (q.name, value, tuple((name, resolution.values.get(name)) for name in names))
+
+
+def _one_per_signature(combinations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for answers in combinations:
+        seen.setdefault(_refusal_signature(answers), answers)
+    return list(seen.values())
+
+
+REFUSED_SAMPLE = _one_per_signature(REFUSED)
+ACCEPTED_SAMPLE = ACCEPTED[:: max(1, len(ACCEPTED) // 12)]
+
+
+def test_some_combination_is_refused() -> None:
+    """copier.yml refuses deployment_target=none with service metrics; the matrix must know."""
+    assert matrix.refusal({"deployment_target": "none", "monitoring": "metrics"})
+    assert matrix.refusal({"deployment_target": "none", "monitoring": "both"})
+    assert matrix.refusal({"deployment_target": "none"}) is None
+    assert matrix.resolved_values({"deployment_target": "none"})["monitoring"] == "drift"
+    assert REFUSED and ACCEPTED
+
+
+@pytest.mark.parametrize("monitoring", ["metrics", "both"])
+def test_copier_refuses_metrics_without_deployment(
+    template_repo: Path, tmp_path: Path, monitoring: str
+) -> None:
+    answers = {"deployment_target": "none", "monitoring": monitoring}
+    reason = matrix.refusal(answers)
+    assert reason and "service metrics are scraped from a deployed API" in reason
+    dst = tmp_path / "project"
+    with pytest.raises(ValueError, match="Invalid choice for 'monitoring'") as error:
+        render(template_repo, dst, **answers)
+    assert reason in str(error.value)
+    assert not dst.exists()
+
+
+def _assert_copier_agrees(template: Path, dst: Path, answers: Mapping[str, Any]) -> None:
+    resolution = matrix.resolve(answers)
+    if resolution.reason is None:
+        assert copier_resolve(template, dst, answers) == matrix.resolved_values(answers)
+    else:
+        with pytest.raises(ValueError, match=rf"'{resolution.question}'") as error:
+            copier_resolve(template, dst, answers)
+        assert resolution.reason in str(error.value)
+    assert not dst.exists()
+
+
+@pytest.mark.parametrize("answers", REFUSED_SAMPLE + ACCEPTED_SAMPLE, ids=_combination_id)
+def test_matrix_agrees_with_copier(
+    questions_only_template: Path, tmp_path: Path, answers: dict[str, Any]
+) -> None:
+    """The pure-Jinja `refusal()` ran on every combination (above); real copier checks a sample:
+    one refused combination per distinct reason and inputs, and an even spread of accepted ones."""
+    _assert_copier_agrees(questions_only_template, tmp_path / "project", answers)
+
+
+EXHAUSTIVE = REFUSED
+CHUNK = 32
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("start", range(0, len(EXHAUSTIVE), CHUNK))
+def test_matrix_agrees_with_copier_on_every_refused_combination(
+    questions_only_template: Path, tmp_path: Path, start: int
+) -> None:
+    """Slow tier: real copier on every refused combination, in chunks that xdist can spread."""
+    for number, answers in enumerate(EXHAUSTIVE[start : start + CHUNK]):
+        _assert_copier_agrees(questions_only_template, tmp_path / f"project-{number}", answers)

@@ -1,0 +1,69 @@
+"""Render every matrix case: exact file set, answers file, and every artifact's validator.
+
+One test per case runs all validators on that project (not one test per validator), so each project
+is rendered once and xdist spreads the cases.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests import matrix
+from tests.artifacts import Checks, check_all, check_answers_file
+from tests.helpers import project_files, render
+from tests.manifest import expected_files
+
+ALL_OFF = {
+    "data_versioning": "none",
+    "experiment_tracking": "none",
+    "deployment_target": "none",
+    "monitoring": "none",
+    "ci_provider": "none",
+    "docs_site": False,
+    "pre_commit": False,
+}
+
+# User text that must survive every format it lands in (TOML, YAML, JSON, Markdown, Python).
+TRICKY_TEXT = {
+    "project_name": "Churn Predictor-v2",
+    "description": 'Predicts "churn" & it\'s <fast>: 100% \\ $HOME #1 `code` [link]',
+    "author_name": 'O\'Brien "ML" Team',
+}
+
+
+def _cases() -> list[matrix.Case]:
+    cases = list(matrix.matrix_cases())
+    extra = [
+        matrix.make_case({}, "defaults"),
+        matrix.make_case(ALL_OFF, "all-off"),
+        matrix.make_case(TRICKY_TEXT, "tricky-text"),
+    ]
+    seen = [case.answers for case in cases]
+    cases += [case for case in extra if case.answers not in seen]
+    return cases
+
+
+CASES = _cases()
+
+
+def test_extra_cases_are_accepted() -> None:
+    for answers in (ALL_OFF, TRICKY_TEXT):
+        assert matrix.refusal(answers) is None
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_render(template_repo: Path, tmp_path: Path, case: matrix.Case) -> None:
+    project = render(template_repo, tmp_path / "project", **case.answers)
+
+    expected = expected_files(case.values)
+    actual = project_files(project)
+    assert actual == expected, (
+        f"unexpected files: {sorted(actual - expected)}\nmissing files: {sorted(expected - actual)}"
+    )
+    check_answers_file(project, template_repo, case.values, matrix.derived_names())
+
+    checks = Checks()
+    check_all(project, tmp_path / "work", checks)
+    checks.finish()
