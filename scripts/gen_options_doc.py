@@ -133,9 +133,7 @@ def render() -> str:
     derived = [q for q in matrix.questions() if q.derived]
     if derived:
         parts.append("## Derived values\n")
-        parts.append(
-            "Never asked and never stored: computed from the answers, used by the files.\n"
-        )
+        parts.append("Never asked and never stored: computed from the answers, used by the files.\n")
         parts.extend(f"- {code(q.name)}: `{str(q.default).strip()}`" for q in derived)
         parts.append("")
     return "\n".join(parts)

@@ -34,9 +34,7 @@ def require_tool(name: str) -> Path:
     if tool is not None:
         return tool
     if name in OPTIONAL_OUTSIDE_CI and not os.environ.get("CI"):
-        pytest.skip(
-            f"{name} is not installed ({OPTIONAL_OUTSIDE_CI[name]}); required when CI is set"
-        )
+        pytest.skip(f"{name} is not installed ({OPTIONAL_OUTSIDE_CI[name]}); required when CI is set")
     pytest.fail(f"{name} not found in {VENV_BIN} nor on PATH (uv sync --all-groups?)")
 
 
@@ -125,10 +123,8 @@ def _files(project: Path, *patterns: str) -> list[Path]:
 # Braces that are not Jinja, allowed only where they are legitimate, each as narrowly as we can.
 _GITHUB_EXPRESSION = re.compile(r"\$\{\{[^{}]*\}\}")  # ${{ github.sha }}
 _GRAFANA_LEGEND = re.compile(r"\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}")  # legendFormat "{{route}}"
-_PROMETHEUS_TEMPLATE = (
-    re.compile(  # alert annotations: {{ $labels.instance }}, {{ $value | humanize }}
-        r"\{\{\s*(?:[a-zA-Z]+\s+)?\$(?:labels|value|externalLabels)\b[^{}]*\}\}"
-    )
+_PROMETHEUS_TEMPLATE = re.compile(  # alert annotations: {{ $labels.instance }}, {{ $value | humanize }}
+    r"\{\{\s*(?:[a-zA-Z]+\s+)?\$(?:labels|value|externalLabels)\b[^{}]*\}\}"
 )
 _SHELL_LENGTH = re.compile(r"\$\$?\{#")  # ${#array[@]} in shell, $${#...} in a Makefile
 _JINJA = re.compile(r"\{\{|\{%|\{#")
@@ -172,9 +168,7 @@ def check_answers_file(
     src_path = answers.get("_src_path")
     assert isinstance(src_path, str) and Path(src_path).is_absolute(), src_path
     assert Path(src_path) == template_repo, f"_src_path {src_path} is not {template_repo}"
-    assert not derived & answers.keys(), (
-        f"derived values stored: {sorted(derived & answers.keys())}"
-    )
+    assert not derived & answers.keys(), f"derived values stored: {sorted(derived & answers.keys())}"
     stored = {key: value for key, value in answers.items() if not key.startswith("_")}
     assert stored == expected, f"answers file differs:\n{stored}\n!=\n{expected}"
 
@@ -188,9 +182,7 @@ def check_python(project: Path) -> None:
         return
     ruff = require_tool("ruff")
     run_ok([ruff, "check", "--no-cache", "."], cwd=project, what="ruff check")
-    run_ok(
-        [ruff, "format", "--check", "--diff", "--no-cache", "."], cwd=project, what="ruff format"
-    )
+    run_ok([ruff, "format", "--check", "--diff", "--no-cache", "."], cwd=project, what="ruff format")
 
 
 def check_dockerfiles(project: Path) -> None:
@@ -268,9 +260,7 @@ def _yaml_documents(path: Path) -> Any:
 
 def check_prometheus(project: Path) -> None:
     """promtool check config / check rules / test rules, each file classified by its content."""
-    candidates = _files(
-        project, "monitoring/prometheus/**/*.yml", "monitoring/prometheus/**/*.yaml"
-    )
+    candidates = _files(project, "monitoring/prometheus/**/*.yml", "monitoring/prometheus/**/*.yaml")
     if not candidates:
         return
     configs, rules, rule_tests = [], [], []
@@ -284,9 +274,7 @@ def check_prometheus(project: Path) -> None:
         elif "scrape_configs" in data or "global" in data:
             configs.append(path)
         else:
-            pytest.fail(
-                f"{path.relative_to(project)}: neither a Prometheus config, rules nor tests"
-            )
+            pytest.fail(f"{path.relative_to(project)}: neither a Prometheus config, rules nor tests")
     promtool = require_tool("promtool")
     for config in configs:
         run_ok([promtool, "check", "config", config.name], cwd=config.parent)
@@ -324,9 +312,9 @@ def check_grafana_dashboards(project: Path, workdir: Path) -> None:
         for key in ("uid", "title", "panels", "schemaVersion"):
             assert key in dashboard, f"{name}: no {key!r}"
         variables = dashboard.get("templating", {}).get("list", [])
-        assert any(
-            v.get("name") == "datasource" and v.get("type") == "datasource" for v in variables
-        ), f"{name}: no 'datasource' template variable for the panels' ${{datasource}}"
+        assert any(v.get("name") == "datasource" and v.get("type") == "datasource" for v in variables), (
+            f"{name}: no 'datasource' template variable for the panels' ${{datasource}}"
+        )
         intervals = {v["name"] for v in variables if v.get("type") == "interval"}
         panels = list(_panels(dashboard["panels"]))
         ids = [panel.get("id") for panel in panels]
@@ -344,11 +332,11 @@ def check_grafana_dashboards(project: Path, workdir: Path) -> None:
                 assert target.get("datasource", expected_source) == expected_source, where
                 assert target.get("expr"), f"{where}: a target without expr"
                 record = f"panel_{len(records)}"
-                records.append(
-                    {"record": record, "expr": _promql_for_check(target["expr"], intervals)}
-                )
+                records.append({"record": record, "expr": _promql_for_check(target["expr"], intervals)})
+    workdir.mkdir(parents=True, exist_ok=True)
     rules_file = workdir / "dashboard-exprs.rules.yml"
-    rules_file.write_text(yaml.safe_dump({"groups": [{"name": "panels", "rules": records}]}))
+    rules = {"groups": [{"name": "panels", "rules": records}]}
+    rules_file.write_text(yaml.safe_dump(rules), encoding="utf-8")
     run_ok(
         [require_tool("promtool"), "check", "rules", rules_file],
         cwd=workdir,

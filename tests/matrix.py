@@ -291,8 +291,7 @@ Pair = tuple[tuple[int, int], tuple[int, int]]
 
 def _pairs(indices: Sequence[int]) -> frozenset[Pair]:
     return frozenset(
-        ((i, indices[i]), (j, indices[j]))
-        for i, j in itertools.combinations(range(len(indices)), 2)
+        ((i, indices[i]), (j, indices[j])) for i, j in itertools.combinations(range(len(indices)), 2)
     )
 
 

@@ -30,13 +30,19 @@ def _send(keys: str) -> Typing:
 
 
 def _prompt_text(question: matrix.Question) -> str:
-    """The start of the prompt copier prints for a question (its help), short enough not to wrap."""
-    return question.help[:50] if question.help else question.name
+    """The start of the prompt copier prints for a question (its help), short enough not to wrap
+    and cut before any Jinja, which copier renders."""
+    text = question.help.split("{")[0].strip()
+    return text[:50] if text else question.name
 
 
-def run_interactive(
-    template_repo: Path, dst: Path, typing: dict[str, Typing]
-) -> tuple[int | None, str]:
+def _asked_with_defaults() -> list[matrix.Question]:
+    """The questions copier will prompt for (a templated `when` evaluated on the defaults)."""
+    values = matrix.resolve({}).values
+    return [q for q in matrix.asked_questions() if matrix.cast_to_bool(matrix.render_value(q.when, values))]
+
+
+def run_interactive(template_repo: Path, dst: Path, typing: dict[str, Typing]) -> tuple[int | None, str]:
     """Answer every asked question in copier.yml order; return exit status and transcript."""
     copier = find_tool("copier")
     assert copier is not None, "copier CLI not found"
@@ -51,7 +57,7 @@ def run_interactive(
     )
     child.logfile_read = transcript
     try:
-        for question in matrix.asked_questions():
+        for question in _asked_with_defaults():
             child.expect_exact(_prompt_text(question))
             typing.get(question.name, _send(ENTER))(child)
         child.expect(pexpect.EOF)

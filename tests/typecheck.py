@@ -34,8 +34,7 @@ def mypy_rendered(
     )
     if result.returncode != 0:
         raise AssertionError(
-            f"mypy failed (exit {result.returncode}) in {project_dir}\n"
-            f"$ {' '.join(argv)}\n{result.stdout}"
+            f"mypy failed (exit {result.returncode}) in {project_dir}\n$ {' '.join(argv)}\n{result.stdout}"
         )
     return result
 

@@ -1,0 +1,18 @@
+# Sourced by the other scripts: puts a working `uv` in $UV (installs it into .cache/ if missing).
+# Needs only Python 3.11+ with venv/pip; uv then fetches every other package from PyPI.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export UV_CACHE_DIR=${UV_CACHE_DIR:-$root/.cache/uv}
+export UV_PYTHON_DOWNLOADS=${UV_PYTHON_DOWNLOADS:-never}
+if command -v uv >/dev/null 2>&1; then
+  UV=$(command -v uv)
+else
+  if [ ! -x "$root/.cache/bootstrap/bin/uv" ]; then
+    echo "Installing uv into $root/.cache/bootstrap ..." >&2
+    python3 -m venv "$root/.cache/bootstrap"
+    "$root/.cache/bootstrap/bin/python" -m pip install --quiet --disable-pip-version-check uv
+  fi
+  UV=$root/.cache/bootstrap/bin/uv
+fi
+export UV
+# uv must not pick up a virtual environment the caller happens to have active.
+unset VIRTUAL_ENV

@@ -1,0 +1,154 @@
+"""End to end on the default project: setup, its own `make check`, the DVC pipeline with MLflow
+registration, push/pull of data, serving, drift detection and the docs site, all for real."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.projects import Project, init_project
+from tests.e2e.smoke import make_targets, serve_smoke, sha256
+from tests.helpers import render
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def default_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
+    path = render(
+        template_repo,
+        tmp_path_factory.mktemp("e2e") / "fraud-detector",
+        project_name="Fraud Detector",
+    )
+    return init_project(path, "fraud_detector", "3.12")
+
+
+def test_default_make_help_lists_the_contract(default_project: Project) -> None:
+    listed = make_targets(default_project)
+    for target in (
+        "setup",
+        "check",
+        "pipeline",
+        "serve",
+        "drift",
+        "docs",
+        "docker-build",
+        "data-push",
+    ):
+        assert target in listed, listed
+
+
+def test_default_make_check(default_project: Project) -> None:
+    out = default_project.ok("make", "check", timeout=900)
+    assert "passed" in out and "failed" not in out.splitlines()[-1]
+
+
+def test_default_pipeline_runs_through_dvc_and_registers_the_model(
+    default_project: Project,
+) -> None:
+    project = default_project
+    out = project.ok("make", "pipeline", timeout=900)
+    for stage in ("ingest", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in out, out
+
+    lock = (project.path / "dvc.lock").read_text()
+    train_md5 = hashlib.md5((project.path / "data/processed/train.csv").read_bytes()).hexdigest()
+    assert train_md5 in lock
+    metadata = json.loads((project.path / "models/metadata.json").read_text())
+    assert metadata["data_version"] == f"md5:{train_md5}"
+    card = (project.path / "models/model_card.md").read_text()
+    assert metadata["git_commit"] in card and len(metadata["git_commit"]) >= 40
+    metrics = json.loads((project.path / "reports/metrics.json").read_text())
+    assert metrics["accuracy"] >= 0.8
+
+    registered = json.loads(
+        project.python(
+            "import json; from mlflow import MlflowClient;"
+            "c = MlflowClient('sqlite:///mlflow.db');"
+            f"v = c.get_model_version_by_alias('{project.package}', 'champion');"
+            "print(json.dumps({'run': v.run_id, 'version': v.version,"
+            " 'acc': c.get_run(v.run_id).data.metrics['accuracy']}))"
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    assert registered["run"] == metadata["mlflow_run_id"]
+    assert registered["acc"] == metrics["accuracy"]
+
+    # A second run with nothing changed is a no-op: DVC reuses every stage.
+    again = project.ok("make", "pipeline", timeout=300)
+    assert "didn't change, skipping" in again or "Data and pipelines are up to date" in again
+
+
+def test_default_dvc_push_and_pull_restore_identical_data(default_project: Project) -> None:
+    project = default_project
+    tracked = ["data/raw/iris.csv", "data/processed/train.csv", "models/model.joblib"]
+    before = {name: sha256(project.path / name) for name in tracked}
+    project.ok("make", "data-push")
+    assert any((project.path / ".dvc-remote").rglob("*")), "the local DVC remote is empty after push"
+
+    shutil.rmtree(project.path / ".dvc" / "cache")
+    for name in tracked:
+        (project.path / name).unlink()
+    project.ok("make", "data-pull")
+    assert {name: sha256(project.path / name) for name in tracked} == before
+
+
+def test_default_serves_predictions_and_metrics(default_project: Project) -> None:
+    metrics = serve_smoke(default_project)
+    assert "model_prediction_batch_size_bucket" in metrics
+
+
+def test_default_drift_job(default_project: Project) -> None:
+    project = default_project
+    clean = project.run("make", "drift", timeout=300)
+    assert clean.returncode == 0, clean.stdout
+    result = json.loads((project.path / "reports/drift/result.json").read_text())
+    assert result["dataset_drift"] is False
+    assert "<html" in (project.path / "reports/drift/report.html").read_text()[:2000].lower()
+
+    shifted = project.path.parent / "shifted.csv"
+    rows = (project.path / "data/processed/test.csv").read_text().splitlines()
+    header, body = rows[0], rows[1:]
+    scaled = []
+    for line in body:
+        *values, label = line.split(",")
+        scaled.append(",".join([*(f"{float(v) * 1.5 + 1:.2f}" for v in values), label]))
+    shifted.write_text("\n".join([header, *scaled]) + "\n")
+    drifted = project.run(
+        "uv", "run", "--frozen", project.package, "drift", "--current", str(shifted), timeout=300
+    )
+    assert drifted.returncode == 1, drifted.stdout
+    assert "DRIFT DETECTED" in drifted.stdout
+    result = json.loads((project.path / "reports/drift/result.json").read_text())
+    assert result["dataset_drift"] is True and len(result["drifted_columns"]) == 4
+
+
+def test_default_docs_build(default_project: Project) -> None:
+    default_project.ok("make", "docs", timeout=300)
+    assert (default_project.path / "site" / "index.html").is_file()
+
+
+def test_default_bad_data_stops_the_pipeline_and_keeps_outputs(default_project: Project) -> None:
+    project = default_project
+    bad = project.path.parent / "bad.csv"
+    bad.write_text(
+        "sepal_length,sepal_width,petal_length,petal_width,species\n"
+        "5.1,3.5,1.4,0.2,setosa\n-4.0,3.0,4.5,1.5,versicolor\n6.3,,6.0,2.5,tulip\n"
+    )
+    train_before = sha256(project.path / "data/processed/train.csv")
+    params = project.path / "params.yaml"
+    original = params.read_text()
+    params.write_text(original.replace("source: sklearn:iris", f"source: {bad}"))
+    try:
+        result = project.run("make", "pipeline", timeout=300)
+    finally:
+        params.write_text(original)
+    assert result.returncode != 0
+    assert "column 'sepal_length'" in result.stdout and "rows [1]" in result.stdout
+    assert "column 'species'" in result.stdout and "'tulip'" in result.stdout
+    assert sha256(project.path / "data/processed/train.csv") == train_before
