@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the other scripts: puts a working `uv` in $UV (installs it into .cache/ if missing).
 # Needs only Python 3.11+ with venv/pip; uv then fetches every other package from PyPI.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -2,6 +2,7 @@
 # Render the default project into a new folder, set it up, run the pipeline, serve a prediction and
 # run the drift check. Usage: scripts/demo.sh [DEST]   (default: ./demo-project)
 set -euo pipefail
+# shellcheck source=scripts/bootstrap-uv.sh
 source "$(dirname "$0")/bootstrap-uv.sh"
 dest=$(realpath -m "${1:-$root/demo-project}")
 if [ -e "$dest" ]; then

@@ -236,29 +236,34 @@ def cast(question: Question, value: Any) -> Any:
 def resolve(answers: Mapping[str, Any]) -> Resolution:
     """Resolve answers like `copier copy --defaults --data ...`: defaults, derived values, refusals.
 
-    Questions are walked in order. As in copier, templates see every answer passed in plus the
-    values resolved so far; a choice's `validator` refuses it, a question's `validator` refuses its
-    value; `when: false` values are computed but never validated.
+    Mirrors copier's `Worker._ask`: questions are walked in order; templates see every answer
+    passed in plus the values resolved so far. A given answer is checked against the choices (a
+    choice whose `validator` renders a message is refused with it) and the question's `validator`,
+    even for a `when: false` question (copier lets `--data` override those). A default is checked
+    likewise, except for `when: false` questions, whose computed values copier never validates.
     """
     context: dict[str, Any] = dict(answers)
     for q in questions():
-        when = cast_to_bool(render_value(q.when, context))
-        given = when and q.name in answers
+        given = q.name in answers
         value = cast(q, answers[q.name] if given else render_value(q.default, context))
-        if when:
-            if q.choices:
-                choice = q.choice(value)
-                if choice is None:
-                    valid = [c.value for c in q.choices]
-                    return Resolution(context, q.name, f"{value!r} is not in {valid}")
-                reason = str(render_value(choice.validator, context)).strip()
-                if reason:
-                    return Resolution(context, q.name, reason)
-            reason = str(render_value(q.validator, {**context, q.name: value})).strip()
+        if given or cast_to_bool(render_value(q.when, context)):
+            reason = _check(q, value, context)
             if reason:
                 return Resolution(context, q.name, reason)
         context[q.name] = value
     return Resolution(context)
+
+
+def _check(q: Question, value: Any, context: Mapping[str, Any]) -> str:
+    """copier's `Question.parse_answer` then `validate_answer`: the refusal message, or ""."""
+    if q.choices:
+        refused = {c.value: str(render_value(c.validator, context)).strip() for c in q.choices}
+        if value not in refused:
+            valid = [choice for choice, reason in refused.items() if not reason]
+            return f"{value!r} is not in {valid}"
+        if refused[value]:
+            return refused[value]
+    return str(render_value(q.validator, {**context, q.name: value})).strip()
 
 
 def refusal(answers: Mapping[str, Any]) -> str | None:

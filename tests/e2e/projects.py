@@ -32,6 +32,17 @@ def find_python(version: str) -> Path:
     candidates += sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"), reverse=True)
     candidates += [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]
     candidates += [shutil.which(f"python{version}") or ""]
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv:  # interpreters that `uv python install` manages
+        found = subprocess.run(
+            [uv, "python", "find", "--no-project", version],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        )
+        candidates.append(found.stdout.strip() if found.returncode == 0 else "")
     for candidate in filter(None, candidates):
         try:
             out = subprocess.run(

@@ -1,0 +1,139 @@
+"""Render time and time to first green, as ratios within one run (not a test; nothing is asserted).
+
+    uv run python benchmarks/bench_render.py [--repeat 5] [--skip-green]
+
+Floor: `copier --version` (interpreter and copier start-up). Renders: the default project, the all-off
+project and the largest combination of the render matrix, each through the `copier copy` CLI. Time to
+first green: copy -> `make setup` (warm uv cache) -> `make check` -> `make pipeline` -> serve smoke.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.e2e.projects import Project, find_python, free_port, http, post_json, project_env, running
+from tests.helpers import GIT_ENV, SNAPSHOT_TAG, git, make_template_snapshot, project_files
+from tests.matrix import matrix_cases
+
+COPIER = str(Path(sys.executable).parent / "copier")
+ALL_OFF = {
+    "data_versioning": "none",
+    "experiment_tracking": "none",
+    "deployment_target": "none",
+    "monitoring": "none",
+    "ci_provider": "none",
+    "docs_site": "false",
+    "pre_commit": "false",
+}
+
+
+def timed(action: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def copier_copy(template: Path, dst: Path, answers: dict[str, str]) -> None:
+    data = [arg for key, value in answers.items() for arg in ("-d", f"{key}={value}")]
+    subprocess.run(
+        [COPIER, "copy", "-q", "--defaults", "--vcs-ref", SNAPSHOT_TAG, *data, str(template), str(dst)],
+        check=True,
+        env={**GIT_ENV, "PATH": "/usr/bin:/bin", "HOME": str(dst.parent)},
+    )
+
+
+def largest_case(template: Path, work: Path) -> tuple[str, dict[str, str]]:
+    best: tuple[int, str, dict[str, str]] = (0, "", {})
+    for case in matrix_cases():
+        case_id = case.id
+        as_text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in case.answers.items()}
+        dst = work / f"probe-{case_id}"
+        copier_copy(template, dst, as_text)
+        count = len(project_files(dst))
+        if count > best[0]:
+            best = (count, case_id, as_text)
+    return best[1], best[2]
+
+
+def copy_numbered(template: Path, stem: Path, answers: dict[str, str], number: int) -> None:
+    copier_copy(template, stem.with_name(f"{stem.name}-{number}"), answers)
+
+
+def median_of(repeat: int, action: Callable[[int], object]) -> float:
+    return statistics.median(timed(functools.partial(action, i)) for i in range(repeat))
+
+
+def first_green(template: Path, work: Path) -> list[tuple[str, float]]:
+    dst = work / "green"
+    phases: list[tuple[str, float]] = [("copy", timed(lambda: copier_copy(template, dst, {})))]
+    git(dst, "init", "--quiet")
+    git(dst, "add", "--all")
+    git(dst, "commit", "--quiet", "--no-verify", "-m", "init")
+    project = Project(dst, "my_ml_project", project_env(find_python("3.12")))
+    for phase in ("setup", "check", "pipeline"):
+        phases.append((f"make {phase}", timed(functools.partial(project.ok, "make", phase, timeout=1800))))
+
+    def serve_smoke() -> None:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**project.env, "HOST": "127.0.0.1", "PORT": str(port)}
+        with running(["make", "serve"], dst, env, f"{base}/ready"):
+            instance = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+            assert post_json(f"{base}/predict", {"instances": [instance]}).status == 200
+            assert http("GET", f"{base}/metrics").status == 200
+
+    phases.append(("serve smoke", timed(serve_smoke)))
+    return phases
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--skip-green", action="store_true", help="only the render timings")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        template = make_template_snapshot(work / "template")
+        floor = median_of(
+            args.repeat, lambda _: subprocess.run([COPIER, "--version"], check=True, capture_output=True)
+        )
+        case_id, largest = largest_case(template, work)
+        rows = [("copier --version (floor)", floor)]
+        for label, answers in (("default", {}), ("all-off", ALL_OFF), (f"largest ({case_id})", largest)):
+            rows.append(
+                (
+                    f"copy {label}",
+                    median_of(args.repeat, functools.partial(copy_numbered, template, work / label, answers)),
+                )
+            )
+        print(f"\nRender time, median of {args.repeat} (2-core machine):\n")
+        print(f"| {'what':<40} | {'seconds':>8} | {'x floor':>8} |")
+        print(f"|{'-' * 42}|{'-' * 10}|{'-' * 10}|")
+        for label, seconds in rows:
+            print(f"| {label:<40} | {seconds:8.2f} | {seconds / floor:8.2f} |")
+
+        if not args.skip_green:
+            phases = first_green(template, work)
+            total = sum(seconds for _, seconds in phases)
+            print("\nTime to first green (default project, warm uv cache):\n")
+            print(f"| {'phase':<20} | {'seconds':>8} | {'share':>6} |")
+            print(f"|{'-' * 22}|{'-' * 10}|{'-' * 8}|")
+            for label, seconds in phases:
+                print(f"| {label:<20} | {seconds:8.1f} | {seconds / total:6.0%} |")
+            print(f"| {'total':<20} | {total:8.1f} | {1:6.0%} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
