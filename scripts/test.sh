@@ -6,4 +6,4 @@ set -euo pipefail
 source "$(dirname "$0")/bootstrap-uv.sh"
 cd "$root"
 "$UV" sync --locked
-exec "$UV" run --locked pytest -n 2 --dist loadfile "$@"
+exec "$UV" run --locked pytest -n 2 --dist loadgroup "$@"

@@ -6,14 +6,16 @@ is rendered once and xdist spreads the cases.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from tests import matrix
 from tests.artifacts import Checks, check_all, check_answers_file
-from tests.helpers import project_files, render
+from tests.helpers import TEMPLATE_ROOT, project_files, render
 from tests.manifest import expected_files
+from tests.typecheck import mypy_rendered, shared_typecheck_python
 
 ALL_OFF = {
     "data_versioning": "none",
@@ -46,6 +48,12 @@ def _cases() -> list[matrix.Case]:
 
 
 CASES = _cases()
+TYPECHECK_CACHE = TEMPLATE_ROOT / ".cache" / "typecheck"
+
+
+@pytest.fixture(scope="session")
+def typecheck_python(template_repo: Path) -> Path:
+    return shared_typecheck_python(template_repo, TYPECHECK_CACHE)
 
 
 def test_extra_cases_are_accepted() -> None:
@@ -54,7 +62,7 @@ def test_extra_cases_are_accepted() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
-def test_render(template_repo: Path, tmp_path: Path, case: matrix.Case) -> None:
+def test_render(template_repo: Path, tmp_path: Path, typecheck_python: Path, case: matrix.Case) -> None:
     project = render(template_repo, tmp_path / "project", **case.answers)
 
     expected = expected_files(case.values)
@@ -67,3 +75,12 @@ def test_render(template_repo: Path, tmp_path: Path, case: matrix.Case) -> None:
     checks = Checks()
     check_all(project, tmp_path / "work", checks)
     checks.finish()
+
+    # mypy --strict with the project's own config, against an environment holding its dependencies;
+    # one mypy cache per worker keeps third-party analysis from being repeated for every case.
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    mypy_rendered(
+        project,
+        typecheck_python,
+        args=("--cache-dir", str(TYPECHECK_CACHE / f"mypy-{worker}")),
+    )

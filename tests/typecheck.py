@@ -8,6 +8,8 @@ Nothing is installed here.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import tomllib
 from collections.abc import Sequence
@@ -47,3 +49,46 @@ def _default_targets(project_dir: Path) -> list[str]:
         if config.get("tool", {}).get("mypy", {}).get("files"):
             return []
     return [name for name in ("src", "tests") if (project_dir / name).is_dir()]
+
+
+def shared_typecheck_python(template_repo: Path, cache_root: Path) -> Path:
+    """An interpreter with every optional dependency of a generated project, built once and reused.
+
+    The default project enables every dependency group, so its environment can type-check any
+    matrix case (mypy targets each case's own `python_version`). The environment is keyed on the
+    rendered pyproject.toml and guarded by a file lock, so xdist workers build it once between them.
+    """
+    import fcntl
+    import hashlib
+
+    from tests.e2e.projects import find_python, project_env
+    from tests.helpers import render
+
+    cache_root.mkdir(parents=True, exist_ok=True)
+    with (cache_root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            probe = cache_root / f"probe-{os.getpid()}"
+            if probe.exists():
+                shutil.rmtree(probe)
+            render(template_repo, probe, project_name="Typecheck Env")
+            key = hashlib.sha256((probe / "pyproject.toml").read_bytes()).hexdigest()[:16]
+            env_dir = cache_root / f"env-{key}"
+            python = env_dir / ".venv" / "bin" / "python"
+            if not python.exists():
+                if env_dir.exists():
+                    shutil.rmtree(env_dir)
+                probe.rename(env_dir)
+                uv = os.environ.get("UV") or shutil.which("uv") or "uv"
+                subprocess.run(
+                    [uv, "sync", "--no-install-project", "--quiet"],
+                    cwd=env_dir,
+                    env=project_env(find_python("3.12")),
+                    check=True,
+                    timeout=900,
+                )
+            else:
+                shutil.rmtree(probe)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return python

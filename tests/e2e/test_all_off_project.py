@@ -11,7 +11,7 @@ from tests.e2e.projects import Project, init_project
 from tests.e2e.smoke import make_targets, serve_smoke
 from tests.helpers import render
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("all-off-project")]
 
 ALL_OFF = {
     "project_name": "Plain Model",

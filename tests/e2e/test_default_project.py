@@ -14,7 +14,7 @@ from tests.e2e.projects import Project, init_project
 from tests.e2e.smoke import make_targets, serve_smoke, sha256
 from tests.helpers import render
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("default-project")]
 
 
 @pytest.fixture(scope="module")
