@@ -1,9 +1,28 @@
 #!/usr/bin/env bash
-# The template's test suite: unit tests, the render matrix with every validator, and end-to-end runs
-# of generated projects. Extra arguments go to pytest (e.g. `-m slow` for the slower tier).
+# The template's test suite. Usage: scripts/test.sh [default|fast|slow] [pytest args...]
+#   default  unit tests, the render matrix with every validator, the interactive prompt, then the
+#            end-to-end runs of generated projects (what .ci/run runs first)
+#   fast     the same without the end-to-end runs (a few minutes)
+#   slow     the slower tier: other Python versions end to end, exhaustive prompt/matrix agreement
 set -euo pipefail
 # shellcheck source=scripts/bootstrap-uv.sh
 source "$(dirname "$0")/bootstrap-uv.sh"
 cd "$root"
+tier=default
+case "${1:-}" in default|fast|slow) tier=$1; shift ;; esac
 "$UV" sync --locked
-exec "$UV" run --locked pytest -n 2 --dist loadgroup "$@"
+
+# pytest exits 5 when a selection holds no test; an empty tier is not a failure.
+run() {
+  local status=0
+  "$UV" run --locked pytest -n 2 "$@" || status=$?
+  [ "$status" -eq 0 ] || [ "$status" -eq 5 ] || exit "$status"
+}
+
+case "$tier" in
+  # Matrix cases spread over both workers; each end-to-end file keeps its project on one worker.
+  default) run --dist load -m "not e2e and not slow" "$@"
+           run --dist loadfile -m "e2e and not slow" "$@" ;;
+  fast)    run --dist load -m "not e2e and not slow" "$@" ;;
+  slow)    run --dist load -m slow "$@" ;;
+esac

@@ -88,7 +88,7 @@ ADDED_BY: list[tuple[str, Callable[[Answers], bool], set[str]]] = [
     (
         "ci_provider=github",
         lambda a: a["ci_provider"] == "github",
-        {".github/dependabot.yml", ".github/workflows/ci.yml"},
+        {".github/dependabot.yml", ".github/workflows/ci.yml", ".github/workflows/template-update.yml"},
     ),
     (
         "docs_site",

@@ -11,7 +11,7 @@ from tests.e2e.projects import Project, init_project
 from tests.e2e.smoke import make_targets, serve_smoke
 from tests.helpers import render
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("all-off-project")]
+pytestmark = pytest.mark.e2e
 
 ALL_OFF = {
     "project_name": "Plain Model",
@@ -26,10 +26,17 @@ ALL_OFF = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def all_off_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
     path = render(template_repo, tmp_path_factory.mktemp("e2e") / "plain-model", **ALL_OFF)
     return init_project(path, "plain_model", "3.12")
+
+
+@pytest.fixture(scope="session")
+def all_off_pipeline(all_off_project: Project) -> Project:
+    """The all-off project after `make pipeline` (run once; later tests rely on its outputs)."""
+    all_off_project.ok("make", "pipeline", timeout=600)
+    return all_off_project
 
 
 def test_all_off_make_check(all_off_project: Project) -> None:
@@ -39,13 +46,12 @@ def test_all_off_make_check(all_off_project: Project) -> None:
     all_off_project.ok("make", "check", timeout=900)
 
 
-def test_all_off_pipeline_without_dvc_or_mlflow(all_off_project: Project) -> None:
-    project = all_off_project
-    project.ok("make", "pipeline", timeout=600)
+def test_all_off_pipeline_without_dvc_or_mlflow(all_off_pipeline: Project) -> None:
+    project = all_off_pipeline
     assert not (project.path / "dvc.lock").exists() and not (project.path / "mlflow.db").exists()
     assert json.loads((project.path / "reports/metrics.json").read_text())["accuracy"] >= 0.8
     assert "mlflow_run_id" not in json.loads((project.path / "models/metadata.json").read_text())
 
 
-def test_all_off_serves_predictions(all_off_project: Project) -> None:
-    serve_smoke(all_off_project)
+def test_all_off_serves_predictions(all_off_pipeline: Project) -> None:
+    serve_smoke(all_off_pipeline)

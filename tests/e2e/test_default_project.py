@@ -12,12 +12,12 @@ import pytest
 
 from tests.e2e.projects import Project, init_project
 from tests.e2e.smoke import make_targets, serve_smoke, sha256
-from tests.helpers import render
+from tests.helpers import git, render
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("default-project")]
+pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def default_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Project:
     path = render(
         template_repo,
@@ -25,6 +25,12 @@ def default_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactor
         project_name="Fraud Detector",
     )
     return init_project(path, "fraud_detector", "3.12")
+
+
+@pytest.fixture(scope="session")
+def default_pipeline(default_project: Project) -> tuple[Project, str]:
+    """The default project after `make pipeline` (run once; later tests rely on its outputs)."""
+    return default_project, default_project.ok("make", "pipeline", timeout=900)
 
 
 def test_default_make_help_lists_the_contract(default_project: Project) -> None:
@@ -48,10 +54,9 @@ def test_default_make_check(default_project: Project) -> None:
 
 
 def test_default_pipeline_runs_through_dvc_and_registers_the_model(
-    default_project: Project,
+    default_pipeline: tuple[Project, str],
 ) -> None:
-    project = default_project
-    out = project.ok("make", "pipeline", timeout=900)
+    project, out = default_pipeline
     for stage in ("ingest", "train", "evaluate"):
         assert f"Running stage '{stage}'" in out, out
 
@@ -79,13 +84,21 @@ def test_default_pipeline_runs_through_dvc_and_registers_the_model(
     assert registered["run"] == metadata["mlflow_run_id"]
     assert registered["acc"] == metrics["accuracy"]
 
+    # .gitignore files keep data, models and the MLflow store out of git; DVC tracks them instead.
+    status = git(project.path, "status", "--porcelain", "--untracked-files=all")
+    changed = {line[3:] for line in status.splitlines()}
+    for ignored in ("data/processed/train.csv", "models/model.joblib", "mlflow.db"):
+        assert ignored not in changed, status
+    assert {"dvc.lock", "reports/metrics.json", "models/model_card.md"} <= changed, status
+    assert not any(name.startswith(("mlruns/", "mlartifacts/", ".dvc-remote/")) for name in changed), status
+
     # A second run with nothing changed is a no-op: DVC reuses every stage.
     again = project.ok("make", "pipeline", timeout=300)
     assert "didn't change, skipping" in again or "Data and pipelines are up to date" in again
 
 
-def test_default_dvc_push_and_pull_restore_identical_data(default_project: Project) -> None:
-    project = default_project
+def test_default_dvc_push_and_pull_restore_identical_data(default_pipeline: tuple[Project, str]) -> None:
+    project = default_pipeline[0]
     tracked = ["data/raw/iris.csv", "data/processed/train.csv", "models/model.joblib"]
     before = {name: sha256(project.path / name) for name in tracked}
     project.ok("make", "data-push")
@@ -98,13 +111,13 @@ def test_default_dvc_push_and_pull_restore_identical_data(default_project: Proje
     assert {name: sha256(project.path / name) for name in tracked} == before
 
 
-def test_default_serves_predictions_and_metrics(default_project: Project) -> None:
-    metrics = serve_smoke(default_project)
+def test_default_serves_predictions_and_metrics(default_pipeline: tuple[Project, str]) -> None:
+    metrics = serve_smoke(default_pipeline[0])
     assert "model_prediction_batch_size_bucket" in metrics
 
 
-def test_default_drift_job(default_project: Project) -> None:
-    project = default_project
+def test_default_drift_job(default_pipeline: tuple[Project, str]) -> None:
+    project = default_pipeline[0]
     clean = project.run("make", "drift", timeout=300)
     assert clean.returncode == 0, clean.stdout
     result = json.loads((project.path / "reports/drift/result.json").read_text())
@@ -133,8 +146,8 @@ def test_default_docs_build(default_project: Project) -> None:
     assert (default_project.path / "site" / "index.html").is_file()
 
 
-def test_default_bad_data_stops_the_pipeline_and_keeps_outputs(default_project: Project) -> None:
-    project = default_project
+def test_default_bad_data_stops_the_pipeline_and_keeps_outputs(default_pipeline: tuple[Project, str]) -> None:
+    project = default_pipeline[0]
     bad = project.path.parent / "bad.csv"
     bad.write_text(
         "sepal_length,sepal_width,petal_length,petal_width,species\n"
