@@ -19,6 +19,9 @@ git init --quiet && git add --all
 git -c user.name=demo -c user.email=demo@example.com commit --quiet --message "Generate from copier-mlops"
 
 step "make setup (uv sync)"
+version=$(sed -n "s/^python_version: '\?\([0-9.]*\)'\?$/\1/p" .copier-answers.yml)
+python=$(find_python "$version")
+if [ -n "$python" ]; then export UV_PYTHON=$python; fi
 make setup
 step "make pipeline (DVC: ingest -> train -> evaluate, model registered in MLflow)"
 make pipeline
