@@ -11,7 +11,7 @@ import itertools
 import shutil
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +27,11 @@ from tests.matrix import derived_names, resolved_values
 from tests.versions import (
     NEW_BOOL_QUESTION,
     OLDER_CHANGES,
+    USER_FILE,
     V1,
     V2,
     add_run_outputs,
+    append_text,
     assert_merged_cleanly,
     build_versions,
     change,
@@ -37,6 +39,8 @@ from tests.versions import (
     conflict_markers,
     copier_cli,
     copy_version,
+    edit_everywhere,
+    edit_readme_and_features,
     fingerprint,
     ignored_files,
     init_repo,
@@ -44,7 +48,8 @@ from tests.versions import (
     no_change,
     params_in_config_dir,
     params_rename_migration,
-    replace_once,
+    read_text,
+    replace_once_in,
     scatter_artifacts,
     serve_api_question,
     tracking_question,
@@ -72,97 +77,9 @@ def cli_update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def read(project: Path, relpath: str) -> str:
-    return (project / relpath).read_text(encoding="utf-8")
-
-
-def append(project: Path, relpath: str, text: str) -> None:
-    path = project / relpath
-    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
-
-
-def edit(project: Path, relpath: str, old: str, new: str) -> None:
-    replace_once(project / relpath, old, new)
-
-
-# ---------------------------------------------------------------- the team's edits
-
-FEATURE_FUNCTION = '''
-
-def petal_area(petal_length: float, petal_width: float) -> float:
-    """Petal area in square centimetres, as the team's features use it."""
-    return petal_length * petal_width
-'''
-README_SECTION = "\n## Team\n\nOwned by the risk team; questions in #risk-ml.\n"
-USER_FILE = "notes/decisions.md"
-
-
-@dataclass
-class Kept:
-    """Text of the team's edits that every update must keep, by file."""
-
-    texts: dict[str, list[str]] = field(default_factory=dict)
-
-    def add(self, relpath: str, *texts: str) -> None:
-        self.texts.setdefault(relpath, []).extend(texts)
-
-    def assert_kept(self, project: Path) -> None:
-        lost = [
-            f"{relpath}: {text!r}"
-            for relpath, texts in self.texts.items()
-            for text in texts
-            if not (project / relpath).is_file() or text not in read(project, relpath)
-        ]
-        assert not lost, "user edits lost:\n" + "\n".join(lost)
-
-
-def edit_readme_and_features(project: Path, package: str) -> Kept:
-    """Edits in files every answer renders, plus a file of the team's own."""
-    kept = Kept()
-    append(project, "README.md", README_SECTION)
-    kept.add("README.md", README_SECTION.strip())
-    append(project, f"src/{package}/features.py", FEATURE_FUNCTION)
-    kept.add(f"src/{package}/features.py", FEATURE_FUNCTION.strip())
-    (project / USER_FILE).parent.mkdir(parents=True, exist_ok=True)
-    (project / USER_FILE).write_text("# Decisions\n\n- Keep the iris sample until Q3.\n", encoding="utf-8")
-    kept.add(USER_FILE, "Keep the iris sample until Q3.")
-    return kept
-
-
-def edit_everywhere(project: Path, package: str) -> Kept:
-    """The team's edits across the project, each away from the lines OLDER_CHANGES touch; every one
-    passes the project's own `make check` (ruff, mypy --strict, pytest)."""
-    kept = edit_readme_and_features(project, package)
-    edit(project, "params.yaml", "seed: 42\n", "seed: 7\n")
-    kept.add("params.yaml", "seed: 7\n")
-    label = 'LABEL org.opencontainers.image.authors="risk-team@example.com"\n'
-    edit(project, "Dockerfile", " AS runtime\n", f" AS runtime\n\n{label}")
-    kept.add("Dockerfile", label)
-    step = "      - name: Show the image\n        run: docker image ls\n"
-    edit(
-        project,
-        ".github/workflows/ci.yml",
-        "      - run: make docker-build\n",
-        f"      - run: make docker-build\n{step}",
-    )
-    kept.add(".github/workflows/ci.yml", step)
-    team_test = (
-        '"""The team\'s own tests."""\n\n'
-        f"from {package}.features import petal_area\n\n\n"
-        "def test_petal_area() -> None:\n"
-        "    assert petal_area(2.0, 0.5) == 1.0\n"
-    )
-    (project / "tests/test_team.py").write_text(team_test, encoding="utf-8")
-    kept.add("tests/test_team.py", team_test)
-    data_test = "\n\ndef test_team_expects_four_measurements() -> None:\n    assert len(FEATURES) == 4\n"
-    append(project, "tests/test_data.py", data_test)
-    kept.add("tests/test_data.py", data_test.strip())
-    return kept
-
-
 def assert_changes_arrived(project: Path) -> None:
     for item in OLDER_CHANGES:
-        text = read(project, item.rendered_file)
+        text = read_text(project, item.rendered_file)
         assert item.arrived in text, f"{item.name}: {item.arrived!r} not in {item.rendered_file}"
         if item.gone is not None:
             assert item.gone not in text, f"{item.name}: {item.gone!r} still in {item.rendered_file}"
@@ -175,7 +92,7 @@ def test_older_version_lacks_the_newer_practices(older_template: Path, tmp_path:
     """The premise of the update tests: a v1.0.0 project has none of OLDER_CHANGES."""
     project = copy_version(older_template, tmp_path / "project")
     for item in OLDER_CHANGES:
-        assert item.arrived not in read(project, item.rendered_file), item.name
+        assert item.arrived not in read_text(project, item.rendered_file), item.name
     assert read_answers(project)["_commit"] == V1
 
 
@@ -203,7 +120,7 @@ def test_update_keeps_user_edits_and_brings_the_new_release(
         update_api(project)
 
     kept.assert_kept(project)
-    assert "seed: 42" not in read(project, "params.yaml")
+    assert "seed: 42" not in read_text(project, "params.yaml")
     assert_changes_arrived(project)
     assert_merged_cleanly(project)
     assert fingerprint(project, ignored_files(project)) == before, "ignored files changed"
@@ -237,7 +154,7 @@ def test_update_real_project_then_make_check(older_template: Path, tmp_path: Pat
     assert fingerprint(path, ignored_files(path)) == before, "ignored files changed"
     assert read_answers(path)["_commit"] == V2
     out = project.ok("make", "check", timeout=900)
-    assert "passed" in out and "test_petal_area" not in out.split("short test summary")[-1]
+    assert "tests/test_team.py ." in out, out[-4000:]  # the team's tests ran, and passed
 
 
 # ---------------------------------------------------------------- b. changing answers
@@ -256,14 +173,6 @@ class AnswerChange:
         values = resolved_values(self.before)
         return ",".join(f"{key}={values[key]}->{value}" for key, value in self.change.items())
 
-
-README_CONFLICT = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "template bug: README.md.jinja renders its `{% if not docs_site %}## Updating` section as the"
-        " README's last lines, where teams append theirs, so toggling docs_site conflicts"
-    ),
-)
 
 _MONITORING_CYCLE = ["both", "metrics", "drift", "none", "both"]
 ANSWER_CHANGES = [
@@ -294,8 +203,8 @@ ANSWER_CHANGES = [
         ],
         (AnswerChange({}, {"ci_provider": "none"}), ()),
         (AnswerChange({"ci_provider": "none"}, {"ci_provider": "github"}), ()),
-        (AnswerChange({}, {"docs_site": False}, via="cli"), (README_CONFLICT,)),
-        (AnswerChange({"docs_site": False}, {"docs_site": True}), (README_CONFLICT,)),
+        (AnswerChange({}, {"docs_site": False}, via="cli"), ()),
+        (AnswerChange({"docs_site": False}, {"docs_site": True}), ()),
         (AnswerChange({}, {"pre_commit": False}), ()),
         (AnswerChange({"pre_commit": False}, {"pre_commit": True}, via="cli"), ()),
     ]
@@ -348,7 +257,7 @@ def test_migration_moves_a_renamed_file_with_the_user_edit(tmp_path: Path) -> No
     project = copy_version(template, tmp_path / "project")
     assert (project / "config/params.yaml").is_file() and not (project / "params.yaml").exists()
     init_repo(project)
-    edit(project, "config/params.yaml", "seed: 42\n", "seed: 7\n")
+    replace_once_in(project, "config/params.yaml", "seed: 42\n", "seed: 7\n")
     commit_all(project, "Team edits")
 
     untrusted = copier_cli(project, "update", "--defaults")
@@ -359,7 +268,7 @@ def test_migration_moves_a_renamed_file_with_the_user_edit(tmp_path: Path) -> No
     assert "renamed config/params.yaml -> params.yaml" in result.stdout, result.stdout
 
     assert not (project / "config").exists()
-    params = read(project, "params.yaml")
+    params = read_text(project, "params.yaml")
     assert "seed: 7" in params
     # Copier has no common base for a file at its new path, so the user's changed line comes back
     # as a conflict to review; every other line is the new template's, and nothing is lost.
@@ -375,13 +284,13 @@ def test_without_the_migration_a_renamed_file_loses_the_user_edit(tmp_path: Path
     template = build_versions(tmp_path / "template", params_in_config_dir, no_change)
     project = copy_version(template, tmp_path / "project")
     init_repo(project)
-    edit(project, "config/params.yaml", "seed: 42\n", "seed: 7\n")
+    replace_once_in(project, "config/params.yaml", "seed: 42\n", "seed: 7\n")
     commit_all(project, "Team edits")
 
     cli_update(project)
 
     assert not (project / "config/params.yaml").exists()
-    assert "seed: 7" not in read(project, "params.yaml")
+    assert "seed: 7" not in read_text(project, "params.yaml")
     assert_merged_cleanly(project)
 
 
@@ -430,14 +339,14 @@ def test_new_boolean_question_keeps_existing_features(tmp_path: Path) -> None:
     assert f"src/{PACKAGE}/serving/app.py" in serving
     init_repo(project)
     note = "\n# Team: request limits reviewed with the platform team.\n"
-    append(project, f"src/{PACKAGE}/serving/schemas.py", note)
+    append_text(project, f"src/{PACKAGE}/serving/schemas.py", note)
     commit_all(project, "Team edits")
 
     cli_update(project)
 
     assert read_answers(project)[NEW_BOOL_QUESTION] is True
     assert serving <= working_files(project)
-    assert note.strip() in read(project, f"src/{PACKAGE}/serving/schemas.py")
+    assert note.strip() in read_text(project, f"src/{PACKAGE}/serving/schemas.py")
     assert " D " not in f" {git(project, 'status', '--porcelain')}"
     assert_merged_cleanly(project)
 
@@ -457,13 +366,13 @@ def _v1_project(template: Path, dst: Path) -> tuple[Path, str]:
 
 def test_dirty_tree_is_refused_and_the_edit_kept(older_template: Path, tmp_path: Path) -> None:
     project, head = _v1_project(older_template, tmp_path / "project")
-    edit(project, "params.yaml", "seed: 42\n", "seed: 7\n")  # not committed
+    replace_once_in(project, "params.yaml", "seed: 42\n", "seed: 7\n")  # not committed
 
     result = copier_cli(project, "update", "--defaults")
 
     assert result.returncode != 0
     assert "dirty" in result.stdout.lower(), result.stdout
-    assert "seed: 7" in read(project, "params.yaml")
+    assert "seed: 7" in read_text(project, "params.yaml")
     assert git(project, "status", "--porcelain").split() == ["M", "params.yaml"]
     assert git(project, "rev-parse", "HEAD").strip() == head
     assert read_answers(project)["_commit"] == V1
@@ -496,8 +405,8 @@ MAKEFILE_USER_LINE = "\tdocker build --pull -t my-ml-project:latest .\n"
 def _conflicting_project(template: Path, dst: Path) -> Path:
     """A v1.0.0 project whose team changed the Makefile line next to which v2.0.0 adds `clean`."""
     project, _ = _v1_project(template, dst)
-    assert read(project, "Makefile").endswith(MAKEFILE_LAST_LINE)
-    edit(project, "Makefile", MAKEFILE_LAST_LINE, MAKEFILE_USER_LINE)
+    assert read_text(project, "Makefile").endswith(MAKEFILE_LAST_LINE)
+    replace_once_in(project, "Makefile", MAKEFILE_LAST_LINE, MAKEFILE_USER_LINE)
     commit_all(project, "Team edits")
     return project
 
@@ -511,13 +420,13 @@ def test_conflicting_edit_is_left_inline_and_unmerged(older_template: Path, tmp_
     assert conflict_markers(project) == ["Makefile"]
     stages = {line.split()[2] for line in git(project, "ls-files", "--unmerged", "Makefile").splitlines()}
     assert stages == {"1", "2", "3"}
-    makefile = read(project, "Makefile")
+    makefile = read_text(project, "Makefile")
     ours, theirs = makefile.split("<<<<<<< before updating\n", 1)[1].split("=======\n", 1)
     theirs = theirs.split(">>>>>>> after updating\n", 1)[0]
     assert MAKEFILE_USER_LINE in ours
     assert MAKEFILE_LAST_LINE in theirs and change("Makefile clean target").arrived in theirs
     # The rest of the release arrived cleanly.
-    assert change("Dockerfile OMP_NUM_THREADS").arrived in read(project, "Dockerfile")
+    assert change("Dockerfile OMP_NUM_THREADS").arrived in read_text(project, "Dockerfile")
     assert read_answers(project)["_commit"] == V2
 
 
@@ -527,8 +436,8 @@ def test_conflict_rej_mode_writes_a_rej_file(older_template: Path, tmp_path: Pat
     cli_update(project, "--conflict", "rej")
 
     assert (project / "Makefile.rej").is_file()
-    assert "--pull" in read(project, "Makefile.rej")
-    assert change("Makefile clean target").arrived in read(project, "Makefile")
+    assert "--pull" in read_text(project, "Makefile.rej")
+    assert change("Makefile clean target").arrived in read_text(project, "Makefile")
     assert not conflict_markers(project)
     assert "?? Makefile.rej" in git(project, "status", "--porcelain")
 
@@ -537,7 +446,7 @@ def test_pre_commit_guards_against_update_leftovers(template_repo: Path, tmp_pat
     """The rendered pre-commit config holds the two guards (the remote hooks cannot be fetched
     offline); the local `no-rej-files` hook really refuses a .rej file."""
     project = render(template_repo, tmp_path / "project")
-    config = yaml.safe_load(read(project, ".pre-commit-config.yaml"))
+    config = yaml.safe_load(read_text(project, ".pre-commit-config.yaml"))
     hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
     assert "--assume-in-merge" in hooks["check-merge-conflict"].get("args", [])
     no_rej = hooks["no-rej-files"]

@@ -5,6 +5,10 @@ v2.0.0 (the working tree), without relying on any tag of the clone.
 v1.0.0, then restores the working tree, applies `make_new` (if any) and tags v2.0.0. Edits are exact
 string replacements that fail loudly when the text they expect is gone, so a template change that
 invalidates a synthetic version breaks the helper, never a test silently.
+
+Also here, shared by the update and adoption tests and benchmarks/bench_update.py: projects rendered
+from these releases, the team's edits that updates must keep, faked run outputs (.venv, data, models,
+MLflow) and the checks that an update merged cleanly.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -360,7 +364,7 @@ _MARKER = re.compile(rb"^(<<<<<<<|>>>>>>>)( |$)", re.MULTILINE)
 
 
 def conflict_markers(project: Path) -> list[str]:
-    """Files (outside .git) holding a line that starts a or ends a conflict."""
+    """Files (outside .git) holding a line that opens or closes a conflict (`<<<<<<<`, `>>>>>>>`)."""
     return sorted(
         relpath
         for relpath in working_files(project)
@@ -378,6 +382,95 @@ def assert_merged_cleanly(project: Path) -> None:
     rejects = sorted(path for path in working_files(project) if path.endswith(".rej"))
     assert not rejects, f".rej files: {rejects}"
     assert not unmerged(project), f"unmerged: {unmerged(project)}"
+
+
+# ---------------------------------------------------------------- the team's edits
+
+
+def read_text(project: Path, relpath: str) -> str:
+    return (project / relpath).read_text(encoding="utf-8")
+
+
+def append_text(project: Path, relpath: str, text: str) -> None:
+    path = project / relpath
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def replace_once_in(project: Path, relpath: str, old: str, new: str) -> None:
+    replace_once(project / relpath, old, new)
+
+
+FEATURE_FUNCTION = '''
+
+def petal_area(petal_length: float, petal_width: float) -> float:
+    """Petal area in square centimetres, as the team's features use it."""
+    return petal_length * petal_width
+'''
+README_SECTION = "\n## Team\n\nOwned by the risk team; questions in #risk-ml.\n"
+USER_FILE = "notes/decisions.md"
+
+
+@dataclass
+class Kept:
+    """Text of the team's edits that every update must keep, by file."""
+
+    texts: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, relpath: str, *texts: str) -> None:
+        self.texts.setdefault(relpath, []).extend(texts)
+
+    def assert_kept(self, project: Path) -> None:
+        lost = [
+            f"{relpath}: {text!r}"
+            for relpath, texts in self.texts.items()
+            for text in texts
+            if not (project / relpath).is_file() or text not in read_text(project, relpath)
+        ]
+        assert not lost, "user edits lost:\n" + "\n".join(lost)
+
+
+def edit_readme_and_features(project: Path, package: str) -> Kept:
+    """Edits in files every answer renders, plus a file of the team's own."""
+    kept = Kept()
+    append_text(project, "README.md", README_SECTION)
+    kept.add("README.md", README_SECTION.strip())
+    append_text(project, f"src/{package}/features.py", FEATURE_FUNCTION)
+    kept.add(f"src/{package}/features.py", FEATURE_FUNCTION.strip())
+    (project / USER_FILE).parent.mkdir(parents=True, exist_ok=True)
+    (project / USER_FILE).write_text("# Decisions\n\n- Keep the iris sample until Q3.\n", encoding="utf-8")
+    kept.add(USER_FILE, "Keep the iris sample until Q3.")
+    return kept
+
+
+def edit_everywhere(project: Path, package: str) -> Kept:
+    """The team's edits across the project, each away from the lines OLDER_CHANGES touch; every one
+    passes the project's own `make check` (ruff, mypy --strict, pytest)."""
+    kept = edit_readme_and_features(project, package)
+    replace_once_in(project, "params.yaml", "seed: 42\n", "seed: 7\n")
+    kept.add("params.yaml", "seed: 7\n")
+    label = 'LABEL org.opencontainers.image.authors="risk-team@example.com"\n'
+    replace_once_in(project, "Dockerfile", " AS runtime\n", f" AS runtime\n\n{label}")
+    kept.add("Dockerfile", label)
+    step = "      - name: Show the image\n        run: docker image ls\n"
+    replace_once_in(
+        project,
+        ".github/workflows/ci.yml",
+        "      - run: make docker-build\n",
+        f"      - run: make docker-build\n{step}",
+    )
+    kept.add(".github/workflows/ci.yml", step)
+    team_test = (
+        '"""The team\'s own tests."""\n\n'
+        f"from {package}.features import petal_area\n\n\n"
+        "def test_petal_area() -> None:\n"
+        "    assert petal_area(2.0, 0.5) == 1.0\n"
+    )
+    (project / "tests/test_team.py").write_text(team_test, encoding="utf-8")
+    kept.add("tests/test_team.py", team_test)
+    data_test = "\n\ndef test_team_expects_four_measurements() -> None:\n    assert len(FEATURES) == 4\n"
+    append_text(project, "tests/test_data.py", data_test)
+    kept.add("tests/test_data.py", data_test.strip())
+    return kept
 
 
 # ---------------------------------------------------------------- what a project holds once it runs

@@ -1,0 +1,1 @@
+"""Scripts that template releases run in projects (copier `_migrations`); see migrate.py."""
