@@ -133,7 +133,7 @@ def test_default_drift_job(default_pipeline: tuple[Project, str]) -> None:
         scaled.append(",".join([*(f"{float(v) * 1.5 + 1:.2f}" for v in values), label]))
     shifted.write_text("\n".join([header, *scaled]) + "\n")
     drifted = project.run(
-        "uv", "run", "--frozen", project.package, "drift", "--current", str(shifted), timeout=300
+        str(project.path / ".venv" / "bin" / project.package), "drift", "--current", str(shifted), timeout=300
     )
     assert drifted.returncode == 1, drifted.stdout
     assert "DRIFT DETECTED" in drifted.stdout
