@@ -16,25 +16,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.e2e.projects import Project, find_python, free_port, http, post_json, project_env, running
 from tests.helpers import GIT_ENV, SNAPSHOT_TAG, git, make_template_snapshot, project_files
-from tests.matrix import matrix_cases
+from tests.matrix import ALL_OFF, matrix_cases
 
 COPIER = str(Path(sys.executable).parent / "copier")
-ALL_OFF = {
-    "data_versioning": "none",
-    "experiment_tracking": "none",
-    "deployment_target": "none",
-    "monitoring": "none",
-    "ci_provider": "none",
-    "docs_site": "false",
-    "pre_commit": "false",
-}
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -52,11 +44,16 @@ def copier_copy(template: Path, dst: Path, answers: dict[str, str]) -> None:
     )
 
 
+def cli_answers(answers: Mapping[str, Any]) -> dict[str, str]:
+    """Answers as `copier -d key=value` strings (booleans as true/false)."""
+    return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in answers.items()}
+
+
 def largest_case(template: Path, work: Path) -> tuple[str, dict[str, str]]:
     best: tuple[int, str, dict[str, str]] = (0, "", {})
     for case in matrix_cases():
         case_id = case.id
-        as_text = {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in case.answers.items()}
+        as_text = cli_answers(case.answers)
         dst = work / f"probe-{case_id}"
         copier_copy(template, dst, as_text)
         count = len(project_files(dst))
@@ -110,7 +107,11 @@ def main() -> int:
         )
         case_id, largest = largest_case(template, work)
         rows = [("copier --version (floor)", floor)]
-        for label, answers in (("default", {}), ("all-off", ALL_OFF), (f"largest ({case_id})", largest)):
+        for label, answers in (
+            ("default", {}),
+            ("all-off", cli_answers(ALL_OFF)),
+            (f"largest ({case_id})", largest),
+        ):
             rows.append(
                 (
                     f"copy {label}",

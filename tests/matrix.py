@@ -26,6 +26,18 @@ COPIER_YML = TEMPLATE_ROOT / "copier.yml"
 COPIER_DEFAULT_EXTENSIONS = ("jinja2_ansible_filters.AnsibleCoreFiltersExtension",)
 
 
+# Every optional feature off: the smallest project the template renders (render matrix, e2e, benchmark).
+ALL_OFF: dict[str, Any] = {
+    "data_versioning": "none",
+    "experiment_tracking": "none",
+    "deployment_target": "none",
+    "monitoring": "none",
+    "ci_provider": "none",
+    "docs_site": False,
+    "pre_commit": False,
+}
+
+
 @dataclass(frozen=True)
 class Choice:
     """One choice of a select question: the label shown, the value stored, the refusal rule."""

@@ -17,16 +17,6 @@ from tests.helpers import TEMPLATE_ROOT, project_files, render
 from tests.manifest import expected_files
 from tests.typecheck import mypy_rendered, shared_typecheck_python
 
-ALL_OFF = {
-    "data_versioning": "none",
-    "experiment_tracking": "none",
-    "deployment_target": "none",
-    "monitoring": "none",
-    "ci_provider": "none",
-    "docs_site": False,
-    "pre_commit": False,
-}
-
 # User text that must survive every format it lands in (TOML, YAML, JSON, Markdown, Python).
 TRICKY_TEXT = {
     "project_name": "Churn Predictor-v2",
@@ -39,7 +29,7 @@ def _cases() -> list[matrix.Case]:
     cases = list(matrix.matrix_cases())
     extra = [
         matrix.make_case({}, "defaults"),
-        matrix.make_case(ALL_OFF, "all-off"),
+        matrix.make_case(matrix.ALL_OFF, "all-off"),
         matrix.make_case(TRICKY_TEXT, "tricky-text"),
     ]
     seen = [case.answers for case in cases]
@@ -57,7 +47,7 @@ def typecheck_python(template_repo: Path) -> Path:
 
 
 def test_extra_cases_are_accepted() -> None:
-    for answers in (ALL_OFF, TRICKY_TEXT):
+    for answers in (matrix.ALL_OFF, TRICKY_TEXT):
         assert matrix.refusal(answers) is None
 
 

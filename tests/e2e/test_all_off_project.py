@@ -7,23 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from tests import matrix
 from tests.e2e.projects import Project, init_project
 from tests.e2e.smoke import make_targets, serve_smoke
 from tests.helpers import render
 
 pytestmark = pytest.mark.e2e
 
-ALL_OFF = {
-    "project_name": "Plain Model",
-    "python_version": "3.12",
-    "data_versioning": "none",
-    "experiment_tracking": "none",
-    "deployment_target": "none",
-    "monitoring": "none",
-    "ci_provider": "none",
-    "docs_site": False,
-    "pre_commit": False,
-}
+ALL_OFF = {"project_name": "Plain Model", "python_version": "3.12", **matrix.ALL_OFF}
 
 
 @pytest.fixture(scope="session")
