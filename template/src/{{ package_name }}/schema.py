@@ -46,6 +46,9 @@ def validate(df: Any, schema: pa.DataFrameSchema, source: str) -> Any:
         cases = exc.failure_cases
         problems = []
         for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=True):
+            if not isinstance(column, str):  # table-wide checks (missing or unexpected columns)
+                problems += [f"column '{name}': {check} failed" for name in group["failure_case"]]
+                continue
             rows = sorted({int(i) for i in group["index"].dropna()})
             where = f"rows {rows[:_MAX_ROWS_SHOWN]}" if rows else "the whole column"
             if len(rows) > _MAX_ROWS_SHOWN:
