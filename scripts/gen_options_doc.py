@@ -102,11 +102,13 @@ def question_row(q: matrix.Question, refusals: dict[tuple[str, Any], list[str]])
         choices = "`true` / `false`"
     else:
         choices = "text" + (" (validated)" if q.validator.strip() else "")
-    default = matrix.default_values()[q.name]
+    # Computed even where the question is skipped (`when`), so every question shows its default.
+    default = matrix.resolve({}).values[q.name]
     default_text = code(default) + (" (computed, see below)" if is_templated(q.default) else "")
     refused = [line for c in q.choices for line in refusals.get((q.name, c.value), [])]
+    help_text = q.help if q.when is True else f"{q.help} (asked when `{str(q.when).strip()}`)"
     return (
-        f"| {code(q.name)} | {cell(q.help)} | {choices} | {default_text} | "
+        f"| {code(q.name)} | {cell(help_text)} | {choices} | {default_text} | "
         f"{'<br>'.join(cell(line) for line in refused) or NONE} |"
     )
 

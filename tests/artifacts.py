@@ -7,6 +7,7 @@ missing tool fails, except promtool outside CI (`CI` unset), which skips with a 
 
 from __future__ import annotations
 
+import configparser
 import hashlib
 import importlib.util
 import json
@@ -392,6 +393,15 @@ def check_dvc_files(project: Path) -> None:
         )
         for name, stage in pipeline["stages"].items():
             assert isinstance(stage, dict) and stage.get("cmd"), f"dvc.yaml stage {name}: no cmd"
+    config = project / ".dvc" / "config"
+    if config.is_file():
+        # DVC's config is INI; the default remote must be one of its remotes, with a URL.
+        parser = configparser.ConfigParser()
+        parser.read_string(config.read_text(encoding="utf-8"))
+        remote = parser.get("core", "remote", fallback="")
+        section = f"'remote \"{remote}\"'"
+        assert remote and parser.has_section(section), f".dvc/config: default remote {remote!r} not defined"
+        assert parser.get(section, "url", fallback=""), f".dvc/config: remote {remote!r} has no url"
 
 
 def check_data_files(project: Path) -> None:

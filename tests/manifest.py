@@ -48,6 +48,7 @@ ALWAYS = {
     "tests/conftest.py",
     "tests/test_api.py",
     "tests/test_data.py",
+    "tests/test_storage.py",
     "tests/test_train.py",
 }
 
@@ -100,6 +101,7 @@ ADDED_BY: list[tuple[str, Callable[[Answers], bool], set[str]]] = [
             "docs/index.md",
             "docs/model-card.md",
             "docs/runbook.md",
+            "docs/storage.md",
             "docs/updating.md",
         },
     ),

@@ -84,6 +84,8 @@ class Resolution:
     values: dict[str, Any]
     question: str | None = None
     reason: str | None = None
+    skipped: frozenset[str] = frozenset()
+    """Asked questions whose `when` is false for these answers: copier neither asks nor stores them."""
 
 
 @dataclass(frozen=True)
@@ -255,15 +257,19 @@ def resolve(answers: Mapping[str, Any]) -> Resolution:
     likewise, except for `when: false` questions, whose computed values copier never validates.
     """
     context: dict[str, Any] = dict(answers)
+    skipped: set[str] = set()
     for q in questions():
         given = q.name in answers
         value = cast(q, answers[q.name] if given else render_value(q.default, context))
-        if given or cast_to_bool(render_value(q.when, context)):
+        asked = cast_to_bool(render_value(q.when, context))
+        if not asked and not q.derived:
+            skipped.add(q.name)
+        if given or asked:
             reason = _check(q, value, context)
             if reason:
-                return Resolution(context, q.name, reason)
+                return Resolution(context, q.name, reason, frozenset(skipped))
         context[q.name] = value
-    return Resolution(context)
+    return Resolution(context, skipped=frozenset(skipped))
 
 
 def _check(q: Question, value: Any, context: Mapping[str, Any]) -> str:
@@ -287,7 +293,7 @@ def resolved_values(answers: Mapping[str, Any]) -> dict[str, Any]:
     """Every asked question's value for accepted answers."""
     resolution = resolve(answers)
     assert resolution.reason is None, f"refused: {resolution.question}: {resolution.reason}"
-    return {q.name: resolution.values[q.name] for q in asked_questions()}
+    return {q.name: resolution.values[q.name] for q in asked_questions() if q.name not in resolution.skipped}
 
 
 def default_values() -> dict[str, Any]:

@@ -201,3 +201,13 @@ def test_checks_report_every_failure() -> None:
     with pytest.raises(pytest.fail.Exception) as error:
         checks.finish()
     assert "one" in str(error.value) and "two" in str(error.value)
+
+
+def test_dvc_config_with_undefined_default_remote_fails(tmp_path: Path) -> None:
+    write(tmp_path, {".dvc/config": "[core]\n    remote = storage\n['remote \"local\"']\n    url = ../r\n"})
+    fails(artifacts.check_dvc_files, tmp_path, match="default remote 'storage' not defined")
+
+
+def test_dvc_config_remote_without_url_fails(tmp_path: Path) -> None:
+    write(tmp_path, {".dvc/config": "[core]\n    remote = storage\n['remote \"storage\"']\n    region = x\n"})
+    fails(artifacts.check_dvc_files, tmp_path, match="has no url")

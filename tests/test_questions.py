@@ -39,7 +39,8 @@ def copier_resolve(template: Path, dst: Path, answers: Mapping[str, Any]) -> dic
         settings=Settings(),
     )
     combined = worker.answers.combined
-    return {q.name: combined[q.name] for q in matrix.asked_questions()}
+    # Questions whose `when` is false are neither asked nor stored: copier hides them.
+    return {q.name: combined[q.name] for q in matrix.asked_questions() if q.name not in worker.answers.hidden}
 
 
 # ---------------------------------------------------------------- free-text validators
@@ -143,6 +144,128 @@ def test_copier_refuses_invalid_answer_and_leaves_nothing(
         render(template_repo, dst, **{name: value})
     assert message in str(error.value)
     assert not dst.exists()
+
+
+# ---------------------------------------------------------------- object storage
+
+S3, GCS, AZURE = ({"data_storage": b} for b in ("s3", "gcs", "azure"))
+S3_RULE = "An S3 bucket name has 3-63 characters"
+GCS_RULE = "A GCS bucket name has 3-63 characters"
+AZURE_RULE = "An Azure container name has 3-63 characters"
+PREFIX_RULE = "The prefix is a folder path"
+
+STORAGE_VALID = [
+    (S3, "storage_bucket", "team-data"),
+    (S3, "storage_bucket", "team.data.2026"),
+    (S3, "storage_bucket", "abc"),
+    (GCS, "storage_bucket", "team_data-2026"),
+    (GCS, "storage_bucket", "a.b.c"),
+    (AZURE, "storage_bucket", "team-data-1"),
+    (S3, "storage_prefix", "churn"),
+    (AZURE, "storage_prefix", "team/churn/v1.2_x"),
+    (S3, "aws_region", "eu-west-3"),
+    (S3, "aws_region", "us-gov-west-1"),
+    (S3, "aws_region", "ap-southeast-5"),
+    (S3, "s3_endpoint_url", ""),
+    (S3, "s3_endpoint_url", "http://127.0.0.1:9000"),
+    (S3, "s3_endpoint_url", "https://minio.example.com"),
+    (AZURE, "azure_storage_account", "churndata01"),
+    (AZURE, "azure_storage_account", "abc"),
+]
+
+STORAGE_INVALID = [
+    (S3, "storage_bucket", "Team-Data", S3_RULE),
+    (S3, "storage_bucket", "ab", S3_RULE),
+    (S3, "storage_bucket", "team_data", S3_RULE),
+    (S3, "storage_bucket", "x" * 64, S3_RULE),
+    (S3, "storage_bucket", "-team", S3_RULE),
+    (S3, "storage_bucket", "team..data", "cannot contain '..', '.-' or '-.'"),
+    (S3, "storage_bucket", "team.-data", "cannot contain '..', '.-' or '-.'"),
+    (S3, "storage_bucket", "192.168.5.4", "cannot look like an IP address"),
+    (S3, "storage_bucket", "xn--team", "reserves"),
+    (S3, "storage_bucket", "team-s3alias", "reserves"),
+    (GCS, "storage_bucket", "Team", GCS_RULE),
+    (GCS, "storage_bucket", "team_", GCS_RULE),
+    (GCS, "storage_bucket", "a..b", "cannot contain '..'"),
+    (GCS, "storage_bucket", "goog-data", "cannot start with 'goog' or contain 'google'"),
+    (GCS, "storage_bucket", "my-google-data", "cannot start with 'goog' or contain 'google'"),
+    (AZURE, "storage_bucket", "team_data", AZURE_RULE),
+    (AZURE, "storage_bucket", "team.data", AZURE_RULE),
+    (AZURE, "storage_bucket", "team--data", "cannot contain '--'"),
+    (AZURE, "storage_bucket", "-team", AZURE_RULE),
+    (S3, "storage_prefix", "/churn", PREFIX_RULE),
+    (S3, "storage_prefix", "churn/", PREFIX_RULE),
+    (GCS, "storage_prefix", "a//b", PREFIX_RULE),
+    (AZURE, "storage_prefix", "a/../b", PREFIX_RULE),
+    (S3, "storage_prefix", "", PREFIX_RULE),
+    (S3, "storage_prefix", "has space", PREFIX_RULE),
+    (S3, "aws_region", "us-east", "is not an AWS region name"),
+    (S3, "aws_region", "US-EAST-1", "is not an AWS region name"),
+    (S3, "s3_endpoint_url", "minio:9000", "The endpoint URL is http(s)://host[:port]"),
+    (S3, "s3_endpoint_url", "http://minio:9000/bucket", "The endpoint URL is http(s)://host[:port]"),
+    (AZURE, "azure_storage_account", "Churn", "3-24 characters, lowercase letters and digits"),
+    (AZURE, "azure_storage_account", "churn-data", "3-24 characters, lowercase letters and digits"),
+    (AZURE, "azure_storage_account", "x" * 25, "3-24 characters, lowercase letters and digits"),
+]
+
+
+def _storage_id(context: Mapping[str, Any], name: str, value: str) -> str:
+    return f"{context['data_storage']}:{name}={value[:20]!r}"
+
+
+@pytest.mark.parametrize(
+    ("context", "name", "value"), STORAGE_VALID, ids=[_storage_id(*case) for case in STORAGE_VALID]
+)
+def test_storage_validator_accepts(context: dict[str, Any], name: str, value: str) -> None:
+    assert matrix.refusal({**context, name: value}) is None
+
+
+@pytest.mark.parametrize(
+    ("context", "name", "value", "message"),
+    STORAGE_INVALID,
+    ids=[_storage_id(*case[:3]) for case in STORAGE_INVALID],
+)
+def test_storage_validator_rejects(context: dict[str, Any], name: str, value: str, message: str) -> None:
+    resolution = matrix.resolve({**context, name: value})
+    assert resolution.question == name
+    assert resolution.reason is not None and message in resolution.reason, resolution.reason
+
+
+@pytest.mark.parametrize("backend", ["s3", "gcs", "azure"])
+@pytest.mark.parametrize(
+    "project_name", ["My ML Project", "Ab", "x_" * 31 + "y", "Churn__Model_", "data-2026 v2"]
+)
+def test_storage_defaults_are_valid_for_every_project_name(backend: str, project_name: str) -> None:
+    """The default bucket, prefix and account follow the project name and pass their own rules."""
+    assert matrix.refusal({"project_name": project_name}) is None
+    values = matrix.resolve({"project_name": project_name, "data_storage": backend})
+    assert values.reason is None, values.reason
+
+
+def test_storage_questions_are_asked_only_for_object_stores() -> None:
+    local = matrix.resolve({})
+    assert local.reason is None and local.values["storage_url"] == ""
+    s3 = matrix.resolve({"project_name": "Churn Model", "data_storage": "s3"})
+    assert s3.values["storage_url"] == "s3://churn-model-data/churn-model"
+    azure = matrix.resolve({"project_name": "Churn Model", "data_storage": "azure"})
+    assert azure.values["storage_url"] == "az://churn-model-data/churn-model"
+    assert azure.values["azure_storage_account"] == "churnmodeldata"
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ({"data_storage": "s3", "storage_bucket": "Team_Data"}, S3_RULE),
+        ({"data_storage": "gcs", "storage_bucket": "google-data"}, "cannot start with 'goog'"),
+        ({"data_storage": "azure", "azure_storage_account": "has-dash"}, "lowercase letters and digits"),
+    ],
+)
+def test_copier_refuses_invalid_storage_answers(
+    questions_only_template: Path, tmp_path: Path, answers: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match="question") as error:
+        copier_resolve(questions_only_template, tmp_path / "project", answers)
+    assert message in str(error.value)
 
 
 def test_cli_refuses_keyword_package_name(template_repo: Path, tmp_path: Path) -> None:

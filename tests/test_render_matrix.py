@@ -31,6 +31,18 @@ def _cases() -> list[matrix.Case]:
         matrix.make_case({}, "defaults"),
         matrix.make_case(matrix.ALL_OFF, "all-off"),
         matrix.make_case(TRICKY_TEXT, "tricky-text"),
+        # Free-text storage answers that change what renders: an S3-compatible endpoint (CI signs in
+        # with secrets instead of OIDC; DVC gets endpointurl) and a nested prefix.
+        matrix.make_case(
+            {
+                "data_storage": "s3",
+                "storage_bucket": "ml.team-data",
+                "storage_prefix": "teams/churn/v2",
+                "aws_region": "eu-west-3",
+                "s3_endpoint_url": "https://minio.example.com:9000",
+            },
+            "s3-compatible",
+        ),
     ]
     seen = [case.answers for case in cases]
     cases += [case for case in extra if case.answers not in seen]

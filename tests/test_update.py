@@ -201,6 +201,19 @@ ANSWER_CHANGES = [
             for cycle in (_MONITORING_CYCLE, _MONITORING_CYCLE[::-1])
             for old, new in itertools.pairwise(cycle)
         ],
+        # Moving the data: local -> each object store -> another -> back, with and without DVC.
+        (AnswerChange({}, {"data_storage": "s3"}), ()),
+        (AnswerChange({"data_storage": "s3"}, {"data_storage": "gcs"}, via="cli"), ()),
+        (AnswerChange({"data_storage": "gcs"}, {"data_storage": "azure"}), ()),
+        (AnswerChange({"data_storage": "azure"}, {"data_storage": "local"}, via="cli"), ()),
+        (
+            AnswerChange(
+                {"data_versioning": "none"},
+                {"data_storage": "s3", "s3_endpoint_url": "http://127.0.0.1:9000"},
+                via="cli",
+            ),
+            (),
+        ),
         (AnswerChange({}, {"ci_provider": "none"}), ()),
         (AnswerChange({"ci_provider": "none"}, {"ci_provider": "github"}), ()),
         (AnswerChange({}, {"docs_site": False}, via="cli"), ()),

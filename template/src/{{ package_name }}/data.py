@@ -20,16 +20,45 @@ class IngestResult:
     test_rows: int
 
 
+SAMPLE_SOURCE = "sklearn:iris"
+
+
+def sample_frame() -> object:
+    """The bundled sample (iris), with the project's column names."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    frame = iris.frame.rename(columns=dict(zip(iris.feature_names, FEATURES, strict=True)))
+    frame[TARGET] = [LABELS[int(i)] for i in frame.pop("target")]
+    return frame
+
+
 def load_source(source: str) -> object:
     """Return the raw table. Replace the bundled iris dataset with your own source here."""
-    if source == "sklearn:iris":
-        from sklearn.datasets import load_iris
+    if source == SAMPLE_SOURCE:
+        return sample_frame()
+    try:
+        version = storage.object_version(source)
+        log.info("ingest: reading %s%s", source, f" ({version})" if version else "")
+        return storage.read_csv(source)
+    except FileNotFoundError as exc:
+        hint = " (`make data-seed` uploads the bundled sample)" if storage.is_remote(source) else ""
+        raise FileNotFoundError(f"{exc}: put the source data there{hint}, or change data.source") from exc
 
-        iris = load_iris(as_frame=True)
-        frame = iris.frame.rename(columns=dict(zip(iris.feature_names, FEATURES, strict=True)))
-        frame[TARGET] = [LABELS[int(i)] for i in frame.pop("target")]
-        return frame
-    return storage.read_csv(source)
+
+def upload_sample(url: str, *, overwrite: bool = False) -> int:
+    """Write the bundled sample to `url` (the source in params.yaml) so the pipeline has data on day one.
+
+    Refuses to replace an existing file unless `overwrite`: the source is the team's data.
+    """
+    if url == SAMPLE_SOURCE:
+        raise ValueError(f"data.source is {SAMPLE_SOURCE!r}: set it to a path or URL to upload the sample to")
+    if not overwrite and storage.exists(url):
+        raise FileExistsError(f"{url} already exists; pass --overwrite to replace it")
+    frame = validate(sample_frame(), LABELLED_SCHEMA, source=SAMPLE_SOURCE)
+    storage.write_csv(frame, url)
+    log.info("upload-sample: %d rows -> %s", len(frame), url)
+    return len(frame)
 
 
 def ingest(params: Params) -> IngestResult:

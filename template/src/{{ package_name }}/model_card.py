@@ -31,6 +31,10 @@ def render_model_card(metadata: dict[str, Any]) -> str:
         f"| Git commit | `{metadata['git_commit']}` |",
         f"| Training data version | `{metadata['data_version']}` ({metadata['train_rows']} rows) |",
     ]
+    if metadata.get("data_object_version"):
+        lines.append(f"| Training data object version | `{metadata['data_object_version']}` |")
+    if metadata.get("data_source"):
+        lines.append(f"| Data source | `{metadata['data_source']}` |")
     if metadata.get("mlflow_run_id"):
         lines.append(f"| MLflow run | `{metadata['mlflow_run_id']}` |")
     lines += [
