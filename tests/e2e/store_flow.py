@@ -24,16 +24,18 @@ from tests.e2e.stores import Store
 from tests.helpers import render
 
 BUCKET = "team-data"
-PREFIX = "churn/v1"
+PREFIX = "churn"  # each project gets its own folder under it: churn/dvc, churn/plain
 PACKAGE = "store_project"
 # Upper bound of one failing command: the slowest store client gives up after its own retries
 # (azure-storage-blob backs off for about 85 s against a closed port).
 FAILURE_TIMEOUT = 240
 
 
-def store_url(store: Store) -> str:
-    scheme = {"s3": "s3", "gcs": "gs", "azure": "az"}[store.backend]
-    return f"{scheme}://{BUCKET}/{PREFIX}"
+def store_url(project: Project) -> str:
+    """The project's folder in the store, as rendered into params.yaml (data.source = <folder>/source/...)."""
+    source = str(params(project)["data"]["source"])
+    assert "/source/" in source, source
+    return source.rsplit("/source/", 1)[0]
 
 
 def make_project(store: Store, template_repo: Path, folder: Path, *, dvc: bool, **answers: Any) -> Project:
@@ -44,7 +46,7 @@ def make_project(store: Store, template_repo: Path, folder: Path, *, dvc: bool, 
         project_name="Store Project",
         data_storage=store.backend,
         storage_bucket=BUCKET,
-        storage_prefix=PREFIX,
+        storage_prefix=f"{PREFIX}/{'dvc' if dvc else 'plain'}",
         data_versioning="dvc" if dvc else "none",
         deployment_target="none",
         ci_provider="none",
@@ -58,7 +60,9 @@ def make_project(store: Store, template_repo: Path, folder: Path, *, dvc: bool, 
         project.env["AWS_ENDPOINT_URL"] = store.endpoint  # not rendered: the standard variable then
     create_bucket(project, BUCKET)
     out = project.ok("make", "data-seed", timeout=300)
-    assert f"uploaded the bundled sample (150 rows) to {store_url(store)}/source/iris.csv" in out, out
+    scheme = {"s3": "s3", "gcs": "gs", "azure": "az"}[store.backend]
+    assert store_url(project).startswith(f"{scheme}://{BUCKET}/{PREFIX}/"), store_url(project)
+    assert f"uploaded the bundled sample (150 rows) to {store_url(project)}/source/iris.csv" in out, out
     again = project.run("make", "data-seed", timeout=300)
     assert again.returncode != 0 and "already exists; pass --overwrite" in again.stdout, again.stdout
     return project
@@ -71,7 +75,7 @@ def create_bucket(project: Project, bucket: str) -> None:
         f"from {PACKAGE} import storage\n"
         f"url = {store_scheme_url(project)!r}\n"
         "fs, _ = fsspec.core.url_to_fs(url, **storage.storage_options(storage.protocol(url)))\n"
-        f"fs.mkdir({bucket!r})\n"
+        f"fs.exists({bucket!r}) or fs.mkdir({bucket!r})\n"
         f"assert fs.exists({bucket!r})\n"
     )
 
@@ -128,9 +132,9 @@ def check_dvc_round_trip(project: Project, store: Store) -> None:
     )
     metadata = json.loads((project.path / "models/metadata.json").read_text())
     assert metadata["data_version"] == f"md5:{train_md5}", (metadata["data_version"], train_md5)
-    assert metadata["data_source"] == f"{store_url(store)}/source/iris.csv"
+    assert metadata["data_source"] == f"{store_url(project)}/source/iris.csv"
     card = (project.path / "models/model_card.md").read_text()
-    assert f"`md5:{train_md5}`" in card and f"`{store_url(store)}/source/iris.csv`" in card, card
+    assert f"`md5:{train_md5}`" in card and f"`{store_url(project)}/source/iris.csv`" in card, card
     check_mlflow_lineage(project, metadata)
     metrics = (project.path / "reports/metrics.json").read_text()
 
@@ -148,7 +152,7 @@ def check_dvc_round_trip(project: Project, store: Store) -> None:
     before = {name: md5(project.path / name) for name in tracked}
     pushed = project.ok("make", "data-push", timeout=600)
     assert "5 files pushed" in pushed, pushed
-    remote = remote_listing(project, f"{store_url(store)}/dvc")
+    remote = remote_listing(project, f"{store_url(project)}/dvc")
     assert set(before.values()) <= set(remote.values()), (before, remote)
 
     # Wipe the cache and every tracked output, then restore them from the bucket.
@@ -194,7 +198,7 @@ def check_mlflow_lineage(project: Project, metadata: dict[str, Any]) -> None:
 
 def check_plain_round_trip(project: Project, store: Store) -> None:
     project.ok("make", "pipeline", timeout=900)
-    root = store_url(store)
+    root = store_url(project)
     listing = remote_listing(project, root)
     expected = {"source/iris.csv", "data/raw/iris.csv", "data/processed/train.csv", "data/processed/test.csv"}
     assert set(listing) == expected, listing
@@ -246,7 +250,7 @@ def check_failures(project: Project, store: Store, tmp: Path) -> dict[str, str]:
     project.ok("make", "pipeline", timeout=900)  # outputs to protect (a no-op when up to date)
     before = local_outputs(project)
     assert before, "no outputs to protect"
-    url = f"{store_url(store)}/source/iris.csv"
+    url = f"{store_url(project)}/source/iris.csv"
     messages: dict[str, str] = {}
 
     def attempt(name: str, expected: str, env: dict[str, str], *args: str) -> None:
