@@ -26,7 +26,28 @@ def test_derived_values_are_excluded_from_the_asked_questions() -> None:
 def test_defaults_are_accepted() -> None:
     assert matrix.refusal({}) is None
     defaults = matrix.default_values()
-    assert set(defaults) == {q.name for q in matrix.asked_questions()}
+    skipped = matrix.resolve({}).skipped
+    assert skipped == {
+        "storage_bucket",
+        "storage_prefix",
+        "aws_region",
+        "s3_endpoint_url",
+        "azure_storage_account",
+    }
+    assert set(defaults) == {q.name for q in matrix.asked_questions()} - skipped
+
+
+def test_storage_questions_follow_the_backend() -> None:
+    """Each backend asks what it needs and nothing else (`when`), and stores only those answers."""
+    asked = {
+        backend: set(matrix.resolved_values({"data_storage": backend}))
+        for backend in ("local", "s3", "gcs", "azure")
+    }
+    common = {"storage_bucket", "storage_prefix"}
+    assert not asked["local"] & (common | {"aws_region", "s3_endpoint_url", "azure_storage_account"})
+    assert asked["s3"] - asked["local"] == common | {"aws_region", "s3_endpoint_url"}
+    assert asked["gcs"] - asked["local"] == common
+    assert asked["azure"] - asked["local"] == common | {"azure_storage_account"}
 
 
 def test_every_value_of_every_axis_appears() -> None:

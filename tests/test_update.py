@@ -171,7 +171,9 @@ class AnswerChange:
     @property
     def id(self) -> str:
         values = resolved_values(self.before)
-        return ",".join(f"{key}={values[key]}->{value}" for key, value in self.change.items())
+        return ",".join(
+            f"{key}={values.get(key, '(not asked)')}->{value}" for key, value in self.change.items()
+        )
 
 
 _MONITORING_CYCLE = ["both", "metrics", "drift", "none", "both"]

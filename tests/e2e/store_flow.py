@@ -19,7 +19,8 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.projects import Project, init_project
+from tests.e2e.projects import Project, free_port, http, init_project, post_json, running
+from tests.e2e.smoke import SETOSA
 from tests.e2e.stores import Store
 from tests.helpers import render
 
@@ -214,6 +215,9 @@ def check_plain_round_trip(project: Project, store: Store) -> None:
     assert f"| Training data object version | `{version}` |" in card, card
     assert json.loads((project.path / "reports/metrics.json").read_text())["accuracy"] >= 0.8
 
+    # The API loads its model from the bucket when MODEL_DIR is a URL (the image carries the backend).
+    check_serving_from_bucket(project, f"{root}/models")
+
     # The drift job reads the reference and current data from the bucket too.
     drift = project.ok("make", "drift", timeout=600)
     assert "no dataset drift" in drift, drift
@@ -226,6 +230,19 @@ def check_plain_round_trip(project: Project, store: Store) -> None:
     assert {k: v for k, v in after.items() if k != "source/iris.csv"} == {
         k: v for k, v in listing.items() if k != "source/iris.csv"
     }
+
+
+def check_serving_from_bucket(project: Project, model_url: str) -> None:
+    for name in ("model.joblib", "metadata.json"):
+        upload(project, f"{model_url}/{name}", (project.path / "models" / name).read_bytes())
+    version = json.loads((project.path / "models/metadata.json").read_text())["model_version"]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**project.env, "MODEL_DIR": model_url, "HOST": "127.0.0.1", "PORT": str(port)}
+    with running([f".venv/bin/{PACKAGE}", "serve"], project.path, env, f"{base}/ready"):
+        assert http("GET", f"{base}/ready").json()["model_version"] == version
+        reply = post_json(f"{base}/predict", {"instances": [SETOSA]})
+        assert (reply.status, reply.json()) == (200, {"predictions": ["setosa"], "model_version": version})
 
 
 def upload(project: Project, url: str, data: bytes) -> None:

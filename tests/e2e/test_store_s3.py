@@ -37,6 +37,24 @@ def test_s3_failures_are_clear_and_keep_outputs(dvc_project: Project, store: Sto
     assert "AWS_PROFILE" in messages["wrong credentials"], messages
 
 
+def test_s3_missing_credentials_are_named(dvc_project: Project) -> None:
+    """No key, no profile, no instance role: the chain finds nothing, and the message says where to look."""
+    before = store_flow.local_outputs(dvc_project)
+    nothing = {
+        "AWS_ACCESS_KEY_ID": "",
+        "AWS_SECRET_ACCESS_KEY": "",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+        "AWS_CONFIG_FILE": "/nonexistent/config",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = dvc_project.run(
+        f".venv/bin/{store_flow.PACKAGE}", "ingest", timeout=store_flow.FAILURE_TIMEOUT, env=nothing
+    )
+    assert result.returncode == 2, result.stdout[-3000:]
+    assert "Unable to locate credentials" in result.stdout and "AWS_PROFILE" in result.stdout, result.stdout
+    assert store_flow.local_outputs(dvc_project) == before
+
+
 def test_s3_without_dvc_reads_and_writes_through_storage(
     store: Store, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
