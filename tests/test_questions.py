@@ -149,6 +149,7 @@ def test_copier_refuses_invalid_answer_and_leaves_nothing(
 # ---------------------------------------------------------------- object storage
 
 S3, GCS, AZURE = ({"data_storage": b} for b in ("s3", "gcs", "azure"))
+S3_COMPATIBLE = {"data_storage": "s3", "s3_endpoint_url": "https://minio.example.com:9000"}
 S3_RULE = "An S3 bucket name has 3-63 characters"
 GCS_RULE = "A GCS bucket name has 3-63 characters"
 AZURE_RULE = "An Azure container name has 3-63 characters"
@@ -166,6 +167,9 @@ STORAGE_VALID = [
     (S3, "aws_region", "eu-west-3"),
     (S3, "aws_region", "us-gov-west-1"),
     (S3, "aws_region", "ap-southeast-5"),
+    (S3, "aws_region", "eusc-de-east-1"),
+    (S3_COMPATIBLE, "aws_region", "auto"),
+    (S3_COMPATIBLE, "aws_region", "my_minio-region"),
     (S3, "s3_endpoint_url", ""),
     (S3, "s3_endpoint_url", "http://127.0.0.1:9000"),
     (S3, "s3_endpoint_url", "https://minio.example.com"),
@@ -200,6 +204,10 @@ STORAGE_INVALID = [
     (S3, "storage_prefix", "", PREFIX_RULE),
     (S3, "storage_prefix", "has space", PREFIX_RULE),
     (S3, "aws_region", "us-east", "is not an AWS region name"),
+    (S3, "aws_region", "auto", "is not an AWS region name"),
+    (S3_COMPATIBLE, "aws_region", "has space", "is not a region name"),
+    (S3, "storage_bucket", "team.mrap", "reserves"),
+    (GCS, "storage_bucket", "10.0.0.1", "cannot look like an IP address"),
     (S3, "aws_region", "US-EAST-1", "is not an AWS region name"),
     (S3, "s3_endpoint_url", "minio:9000", "The endpoint URL is http(s)://host[:port]"),
     (S3, "s3_endpoint_url", "http://minio:9000/bucket", "The endpoint URL is http(s)://host[:port]"),

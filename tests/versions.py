@@ -200,11 +200,13 @@ OLDER_CHANGES: tuple[TemplateChange, ...] = (
         name="CI pipeline job timeout",
         template_file=CI_WORKFLOW,
         newer=(
-            "    name: Pipeline smoke (ingest, train, evaluate)\n"
-            "    runs-on: ubuntu-latest\n"
             "    timeout-minutes: 20\n"
+            "    permissions:\n"
+            "      contents: read\n"
+            "{%- if use_object_store and not s3_endpoint_url %}\n"
+            "      id-token: write"
         ),
-        older="    name: Pipeline smoke (ingest, train, evaluate)\n    runs-on: ubuntu-latest\n",
+        older="    permissions:\n      contents: read\n{%- if use_object_store and not s3_endpoint_url %}\n      id-token: write",
         rendered_file=".github/workflows/ci.yml",
         arrived=(
             "    name: Pipeline smoke (ingest, train, evaluate)\n"

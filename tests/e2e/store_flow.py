@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -223,13 +224,15 @@ def check_plain_round_trip(project: Project, store: Store) -> None:
     assert "no dataset drift" in drift, drift
 
     # A malformed source stops ingest with the contract's message; the bucket's data stays as it was.
+    listing = remote_listing(project, root)
     upload(project, f"{root}/source/iris.csv", malformed_csv())
     failed = project.run("make", "pipeline", timeout=FAILURE_TIMEOUT)
     assert failed.returncode != 0 and "petal_width" in failed.stdout, failed.stdout
     after = remote_listing(project, root)
+    assert after["source/iris.csv"] != listing["source/iris.csv"], "the malformed file was not uploaded"
     assert {k: v for k, v in after.items() if k != "source/iris.csv"} == {
         k: v for k, v in listing.items() if k != "source/iris.csv"
-    }
+    }, "a failed run changed data in the bucket"
 
 
 def check_serving_from_bucket(project: Project, model_url: str) -> None:
@@ -270,8 +273,11 @@ def check_failures(project: Project, store: Store, tmp: Path) -> dict[str, str]:
     url = f"{store_url(project)}/source/iris.csv"
     messages: dict[str, str] = {}
 
-    def attempt(name: str, expected: str, env: dict[str, str], *args: str) -> None:
-        result = project.run(f".venv/bin/{PACKAGE}", *args, "ingest", timeout=FAILURE_TIMEOUT, env=env)
+    def attempt(name: str, expected: str, env: dict[str, str], *args: str, command: str = "ingest") -> None:
+        started = time.monotonic()
+        argv = [f".venv/bin/{PACKAGE}", *args, *command.split()]
+        result = project.run(*argv, timeout=FAILURE_TIMEOUT, env=env)
+        print(f"{store.backend} {name}: exit {result.returncode} in {time.monotonic() - started:.1f}s")
         assert result.returncode == 2, f"{name}: exit {result.returncode}:\n{result.stdout[-3000:]}"
         error = result.stdout[result.stdout.rfind("error: ") :].strip() if "error: " in result.stdout else ""
         assert expected in error, f"{name}: {result.stdout[-3000:]}"
@@ -289,6 +295,8 @@ def check_failures(project: Project, store: Store, tmp: Path) -> dict[str, str]:
     else:
         expected = "access denied" if store.backend == "s3" else "Server failed to authenticate"
     attempt("wrong credentials", expected, bad)
+    # Writes are refused the same way (the upload is the only write that does not follow a read).
+    attempt("wrong credentials on write", expected, bad, command=f"upload-sample --to {url}.copy")
 
     # A missing bucket.
     missing = tmp / "missing-bucket.yaml"

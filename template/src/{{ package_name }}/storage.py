@@ -8,7 +8,8 @@ chain supplies them (environment variables, profiles, workload identity, `az log
   by itself. Either way a failed step never leaves a half-written file for the next step to read.
 - Every failure is a `StorageError` (or `FileNotFoundError`) whose message names the URL, the cause
   and where the credentials come from, instead of a provider's stack trace.
-- Network calls have bounded timeouts and retries, so an unreachable endpoint fails instead of hanging.
+- Network calls end: S3 gets a 10 s connect timeout and 3 attempts; GCS and Azure keep their SDKs' own
+  bounded retry policies (about 40 s and 90 s against an endpoint that refuses connections).
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ def storage_options(family: str) -> dict[str, Any]:
         )
         if endpoint:
             options["endpoint_url"] = endpoint
-        if AWS_REGION and not (os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")):
-            options["client_kwargs"] = {"region_name": AWS_REGION}
+        # botocore reads only AWS_DEFAULT_REGION; AWS_REGION (the newer SDKs' name) counts here too.
+        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or AWS_REGION
+        if region:
+            options["client_kwargs"] = {"region_name": region}
         return options
     if family == "gs":
         if os.environ.get("STORAGE_EMULATOR_HOST"):
@@ -113,11 +116,11 @@ def _errors(url: str, action: str, fs: Any = None, path: str = "") -> Iterator[N
     except StorageError:
         raise
     except FileNotFoundError as exc:
-        if fs is not None and family in CREDENTIALS_HINT and not _bucket_exists(fs, path):
-            raise StorageError(
-                f"cannot {action} {url}: the bucket or container '{_bucket(path)}' does not exist "
-                "(create it, or fix the URL in params.yaml)"
-            ) from exc
+        # An upload only fails this way without its bucket; a read, also without the object.
+        if family in CREDENTIALS_HINT and (
+            action == "write" or (fs is not None and not _bucket_exists(fs, path))
+        ):
+            raise StorageError(_missing_bucket(url, action, path)) from exc
         raise FileNotFoundError(f"{url} does not exist") from exc
     except PermissionError as exc:
         raise StorageError(f"cannot {action} {url}: access denied ({_first_line(exc)}). {hint}") from exc
@@ -125,20 +128,33 @@ def _errors(url: str, action: str, fs: Any = None, path: str = "") -> Iterator[N
         name = type(exc).__name__
         detail = _first_line(exc)
         if "ContainerNotFound" in str(exc) or "NoSuchBucket" in str(exc):
-            raise StorageError(
-                f"cannot {action} {url}: the bucket or container '{_bucket(path)}' does not exist "
-                "(create it, or fix the URL in params.yaml)"
-            ) from exc
+            raise StorageError(_missing_bucket(url, action, path)) from exc
         if "Authorization" in str(exc) or "Credentials" in name or "credentials" in detail.lower():
             raise StorageError(f"cannot {action} {url}: {detail}. {hint}") from exc
         raise StorageError(f"cannot {action} {url}: {name}: {detail}. {hint}".rstrip(". ") + ".") from exc
 
 
+def _missing_bucket(url: str, action: str, path: str) -> str:
+    return (
+        f"cannot {action} {url}: the bucket or container '{_bucket(path)}' does not exist or these "
+        "credentials cannot see it (create it, grant access, or fix the URL in params.yaml)"
+    )
+
+
 def _bucket_exists(fs: Any, path: str) -> bool:
+    """Only refines the message of a failed read: any doubt (such as no right to list) counts as "exists".
+
+    Lists the bucket's top level rather than asking for the bucket itself, which needs a permission
+    that object-level roles often lack.
+    """
     try:
-        return bool(fs.exists(_bucket(path)))
-    except Exception:  # only refines an error message
+        fs.invalidate_cache()
+        fs.ls(_bucket(path), detail=False)
+    except FileNotFoundError:
+        return False
+    except Exception:
         return True
+    return True
 
 
 def _call(url: str, action: str, operation: Callable[[Any, str], Any]) -> Any:
@@ -159,8 +175,6 @@ def read_bytes(url: str) -> bytes:
 def write_bytes(url: str, data: bytes) -> None:
     def write(fs: Any, path: str) -> None:
         if is_remote(url):
-            if not fs.exists(_bucket(path)):
-                raise FileNotFoundError(path)
             fs.pipe_file(path, data)  # one upload: the object appears whole or not at all
             return
         parent = posixpath.dirname(path)
