@@ -60,7 +60,8 @@ def make_project(store: Store, template_repo: Path, folder: Path, *, dvc: bool, 
     project.env.update(store.env)
     if store.backend == "s3" and not answers.get("s3_endpoint_url"):
         project.env["AWS_ENDPOINT_URL"] = store.endpoint  # not rendered: the standard variable then
-    create_bucket(project, BUCKET)
+    if BUCKET not in store.buckets:
+        create_bucket(project, BUCKET)
     out = project.ok("make", "data-seed", timeout=300)
     scheme = {"s3": "s3", "gcs": "gs", "azure": "az"}[store.backend]
     assert store_url(project).startswith(f"{scheme}://{BUCKET}/{PREFIX}/"), store_url(project)
@@ -303,7 +304,9 @@ def check_failures(project: Project, store: Store, tmp: Path) -> dict[str, str]:
     data = params(project)
     data["data"]["source"] = url.replace(f"://{BUCKET}/", "://no-such-bucket/")
     missing.write_text(yaml.safe_dump(data))
-    attempt("missing bucket", "'no-such-bucket' does not exist", {}, "--params", str(missing))
+    # S3 answers 403, not 404, for a bucket outside the identity's policy (existing or not).
+    gone = "S3 also answers this for a bucket" if store.backend == "s3" else "'no-such-bucket' does not exist"
+    attempt("missing bucket", gone, {}, "--params", str(missing))
 
     # An unreachable endpoint (a closed port): the client's bounded retries end in an error.
     attempt("unreachable endpoint", "onnect", store.unreachable_env())

@@ -43,6 +43,8 @@ class Store:
     bad_credentials_env: dict[str, str] = field(default_factory=dict)
     """Environment that reaches the store with credentials it refuses (empty: the store checks none)."""
     bad_credentials_note: str = ""
+    buckets: set[str] = field(default_factory=set)
+    """Buckets the store already has (the project's identity may lack the right to create them)."""
 
     def unreachable_env(self) -> dict[str, str]:
         """Environment that points every client at a port nothing listens on."""
@@ -124,16 +126,17 @@ def _serve(
 
 
 @contextmanager
-def moto_s3() -> Iterator[Store]:
+def moto_s3(bucket: str, prefix: str) -> Iterator[Store]:
     import boto3  # from moto[server], in the test environment
 
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    # The first three AWS calls skip authentication: they create the user, its policy and its key.
+    # The first four AWS calls skip authentication: they create the user, its policy, its key and the
+    # bucket. Everything after is signed with the user's key and checked against its policy.
     with _serve(
         [_tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         f"{endpoint}/moto-api/",
-        env={"INITIAL_NO_AUTH_ACTION_COUNT": "3"},
+        env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"},
     ):
         iam = boto3.client(
             "iam",
@@ -143,12 +146,27 @@ def moto_s3() -> Iterator[Store]:
             aws_secret_access_key="bootstrap",
         )
         iam.create_user(UserName="pipeline")
+        # The least privilege docs/storage.md asks for: list the bucket, read/write/delete under the prefix.
         policy = {
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            "Statement": [
+                {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                    "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*",
+                },
+            ],
         }
         iam.put_user_policy(UserName="pipeline", PolicyName="data", PolicyDocument=json.dumps(policy))
         key = iam.create_access_key(UserName="pipeline")["AccessKey"]
+        boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="bootstrap",
+            aws_secret_access_key="bootstrap",
+        ).create_bucket(Bucket=bucket)
         env = {
             "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
             "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
@@ -160,6 +178,7 @@ def moto_s3() -> Iterator[Store]:
             endpoint=endpoint,
             env=env,
             bad_credentials_env={"AWS_SECRET_ACCESS_KEY": "not-the-secret"},
+            buckets={bucket},
         )
 
 

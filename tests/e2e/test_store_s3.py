@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def store() -> Iterator[Store]:
-    with moto_s3() as running:
+    with moto_s3(store_flow.BUCKET, store_flow.PREFIX) as running:
         yield running
 
 

@@ -123,7 +123,14 @@ def _errors(url: str, action: str, fs: Any = None, path: str = "") -> Iterator[N
             raise StorageError(_missing_bucket(url, action, path)) from exc
         raise FileNotFoundError(f"{url} does not exist") from exc
     except PermissionError as exc:
-        raise StorageError(f"cannot {action} {url}: access denied ({_first_line(exc)}). {hint}") from exc
+        also = (
+            " S3 also answers this for a bucket that does not exist or that these credentials may not list."
+            if family == "s3"
+            else ""
+        )
+        raise StorageError(
+            f"cannot {action} {url}: access denied ({_first_line(exc)}).{also} {hint}"
+        ) from exc
     except Exception as exc:
         name = type(exc).__name__
         detail = _first_line(exc)
