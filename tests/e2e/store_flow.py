@@ -126,7 +126,7 @@ def local_outputs(project: Project) -> dict[str, str]:
 # ---------------------------------------------------------------- with DVC
 
 
-def check_dvc_round_trip(project: Project, store: Store) -> None:
+def check_dvc_round_trip(project: Project) -> None:
     out = project.ok("make", "pipeline", timeout=900)
     assert "Running stage 'ingest'" in out and "Running stage 'train'" in out, out
     lock = yaml.safe_load((project.path / "dvc.lock").read_text())
@@ -199,7 +199,7 @@ def check_mlflow_lineage(project: Project, metadata: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- without DVC
 
 
-def check_plain_round_trip(project: Project, store: Store) -> None:
+def check_plain_round_trip(project: Project) -> None:
     project.ok("make", "pipeline", timeout=900)
     root = store_url(project)
     listing = remote_listing(project, root)
@@ -287,26 +287,22 @@ def check_failures(project: Project, store: Store, tmp: Path) -> dict[str, str]:
         messages[name] = error
 
     # Wrong credentials.
-    bad = dict(store.bad_credentials_env)
-    if bad.get("GOOGLE_APPLICATION_CREDENTIALS") == "__BROKEN_KEY_FILE__":
-        key = tmp / "broken-key.json"
-        key.write_text('{"type": "service_account", "project_id": "p"}')
-        bad["GOOGLE_APPLICATION_CREDENTIALS"] = str(key)
-        expected = "Failed to load service account credentials"
-    else:
-        expected = "access denied" if store.backend == "s3" else "Server failed to authenticate"
-    attempt("wrong credentials", expected, bad)
+    expected = store.bad_credentials_error
+    attempt("wrong credentials", expected, store.bad_credentials_env)
     # Writes are refused the same way (the upload is the only write that does not follow a read).
-    attempt("wrong credentials on write", expected, bad, command=f"upload-sample --to {url}.copy")
+    attempt(
+        "wrong credentials on write",
+        expected,
+        store.bad_credentials_env,
+        command=f"upload-sample --to {url}.copy",
+    )
 
     # A missing bucket.
     missing = tmp / "missing-bucket.yaml"
     data = params(project)
     data["data"]["source"] = url.replace(f"://{BUCKET}/", "://no-such-bucket/")
     missing.write_text(yaml.safe_dump(data))
-    # S3 answers 403, not 404, for a bucket outside the identity's policy (existing or not).
-    gone = "S3 also answers this for a bucket" if store.backend == "s3" else "'no-such-bucket' does not exist"
-    attempt("missing bucket", gone, {}, "--params", str(missing))
+    attempt("missing bucket", store.missing_bucket_error, {}, "--params", str(missing))
 
     # An unreachable endpoint (a closed port): the client's bounded retries end in an error.
     attempt("unreachable endpoint", "onnect", store.unreachable_env())

@@ -40,9 +40,12 @@ class Store:
     backend: str  # the data_storage answer: s3, gcs, azure
     endpoint: str
     env: dict[str, str]
-    bad_credentials_env: dict[str, str] = field(default_factory=dict)
-    """Environment that reaches the store with credentials it refuses (empty: the store checks none)."""
-    bad_credentials_note: str = ""
+    bad_credentials_env: dict[str, str]
+    """Environment that reaches the store with credentials that are refused."""
+    bad_credentials_error: str
+    """What the project's error message says for them."""
+    missing_bucket_error: str = "'no-such-bucket' does not exist"
+    """What the project's error message says when reading from a bucket named no-such-bucket."""
     buckets: set[str] = field(default_factory=set)
     """Buckets the store already has (the project's identity may lack the right to create them)."""
 
@@ -178,12 +181,17 @@ def moto_s3(bucket: str, prefix: str) -> Iterator[Store]:
             endpoint=endpoint,
             env=env,
             bad_credentials_env={"AWS_SECRET_ACCESS_KEY": "not-the-secret"},
+            bad_credentials_error="access denied",
+            # S3 answers 403, not 404, for a bucket outside the identity's policy (existing or not).
+            missing_bucket_error="S3 also answers this for a bucket",
             buckets={bucket},
         )
 
 
 @contextmanager
-def gcs_emulator() -> Iterator[Store]:
+def gcs_emulator(workdir: Path) -> Iterator[Store]:
+    broken_key = workdir / "broken-key.json"
+    broken_key.write_text('{"type": "service_account", "project_id": "p"}')
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     with _serve(
@@ -195,9 +203,9 @@ def gcs_emulator() -> Iterator[Store]:
             endpoint=endpoint,
             # DVC's gcsfs needs the probe off too (the project's own storage layer sets it itself).
             env={"STORAGE_EMULATOR_HOST": endpoint, "GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT": "false"},
-            # The emulator checks no credentials; a broken credentials file is what the client can refuse.
-            bad_credentials_env={"GOOGLE_APPLICATION_CREDENTIALS": "__BROKEN_KEY_FILE__"},
-            bad_credentials_note="emulator checks no credentials: a malformed key file is refused by the client",
+            # The emulator checks no credentials; a malformed key file is what the client refuses.
+            bad_credentials_env={"GOOGLE_APPLICATION_CREDENTIALS": str(broken_key)},
+            bad_credentials_error="Failed to load service account credentials",
         )
 
 
@@ -234,4 +242,5 @@ def azurite_blob(workdir: Path) -> Iterator[Store]:
             bad_credentials_env={
                 "AZURE_STORAGE_CONNECTION_STRING": azurite_connection_string(endpoint, wrong_key)
             },
+            bad_credentials_error="Server failed to authenticate",
         )

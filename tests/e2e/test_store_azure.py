@@ -26,7 +26,7 @@ def dvc_project(store: Store, template_repo: Path, tmp_path_factory: pytest.Temp
 
 
 def test_azure_dvc_push_pull_reproduces(dvc_project: Project, store: Store) -> None:
-    store_flow.check_dvc_round_trip(dvc_project, store)
+    store_flow.check_dvc_round_trip(dvc_project)
 
 
 def test_azure_failures_are_clear_and_keep_outputs(
@@ -42,4 +42,4 @@ def test_azure_without_dvc_reads_and_writes_through_storage(
     project = store_flow.make_project(
         store, template_repo, tmp_path_factory.mktemp("azure"), dvc=False, experiment_tracking="none"
     )
-    store_flow.check_plain_round_trip(project, store)
+    store_flow.check_plain_round_trip(project)

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def store() -> Iterator[Store]:
-    with gcs_emulator() as running:
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    with gcs_emulator(tmp_path_factory.mktemp("gcs-key")) as running:
         yield running
 
 
@@ -26,7 +26,7 @@ def dvc_project(store: Store, template_repo: Path, tmp_path_factory: pytest.Temp
 
 
 def test_gcs_dvc_push_pull_reproduces(dvc_project: Project, store: Store) -> None:
-    store_flow.check_dvc_round_trip(dvc_project, store)
+    store_flow.check_dvc_round_trip(dvc_project)
 
 
 def test_gcs_failures_are_clear_and_keep_outputs(dvc_project: Project, store: Store, tmp_path: Path) -> None:
@@ -40,4 +40,4 @@ def test_gcs_without_dvc_reads_and_writes_through_storage(
     project = store_flow.make_project(
         store, template_repo, tmp_path_factory.mktemp("gcs"), dvc=False, experiment_tracking="none"
     )
-    store_flow.check_plain_round_trip(project, store)
+    store_flow.check_plain_round_trip(project)

@@ -29,7 +29,7 @@ def dvc_project(store: Store, template_repo: Path, tmp_path_factory: pytest.Temp
 
 
 def test_s3_dvc_push_pull_reproduces(dvc_project: Project, store: Store) -> None:
-    store_flow.check_dvc_round_trip(dvc_project, store)
+    store_flow.check_dvc_round_trip(dvc_project)
 
 
 def test_s3_failures_are_clear_and_keep_outputs(dvc_project: Project, store: Store, tmp_path: Path) -> None:
@@ -61,4 +61,4 @@ def test_s3_without_dvc_reads_and_writes_through_storage(
     project = store_flow.make_project(
         store, template_repo, tmp_path_factory.mktemp("s3"), dvc=False, experiment_tracking="none"
     )
-    store_flow.check_plain_round_trip(project, store)
+    store_flow.check_plain_round_trip(project)
