@@ -22,9 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.e2e.projects import Project, find_python, free_port, http, post_json, project_env, running
-from tests.helpers import GIT_ENV, SNAPSHOT_TAG, git, make_template_snapshot, project_files
-from tests.matrix import ALL_OFF, matrix_cases
+from template_spec import ALL_OFF, matrix_cases
+from tests.support.process import GIT_ENV, free_port, git, http, post_json, serving
+from tests.support.projects import Project, find_python, project_env
+from tests.support.snapshot import SNAPSHOT_TAG, make_template_snapshot, project_files
 
 COPIER = str(Path(sys.executable).parent / "copier")
 
@@ -84,7 +85,7 @@ def first_green(template: Path, work: Path) -> list[tuple[str, float]]:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**project.env, "HOST": "127.0.0.1", "PORT": str(port)}
-        with running(["make", "serve"], dst, env, f"{base}/ready"):
+        with serving(["make", "serve"], f"{base}/ready", cwd=dst, base_env=env):
             instance = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
             assert post_json(f"{base}/predict", {"instances": [instance]}).status == 200
             assert http("GET", f"{base}/metrics").status == 200

@@ -2,7 +2,7 @@
 
     uv run python benchmarks/bench_update.py [--repeat 3]
 
-Releases v1.0.0 and v2.0.0 are built as in the update tests (tests/versions.py). The project is the
+Releases v1.0.0 and v2.0.0 are built as in the update tests (tests/support/versions.py). The project is the
 default one at v1.0.0 with the team's edits, a .venv of ~2000 small files, DVC-like data and model
 files, an mlflow.db and 1000 ignored artifact files scattered over mlruns/ folders, all committed or
 ignored as in a real project. Each update run starts from the v1.0.0 commit (`git reset --hard`,
@@ -23,9 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.helpers import GIT_ENV, git, read_answers
-from tests.versions import (
+from tests.support.process import GIT_ENV, git
+from tests.support.snapshot import read_answers
+from tests.support.versions import (
     COPIER,
+    PACKAGE,
     V1,
     V2,
     add_run_outputs,
@@ -38,8 +40,6 @@ from tests.versions import (
     init_repo,
     make_older,
 )
-
-PACKAGE = "my_ml_project"
 
 
 def run(argv: Sequence[str | Path], cwd: Path, env: dict[str, str]) -> None:
@@ -88,7 +88,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-update-") as scratch:
         work = Path(scratch)
         env = {**os.environ, **GIT_ENV, "COPIER_SETTINGS_PATH": str(work / "absent-settings.yml")}
-        os.environ.update(env)  # the API calls of tests/versions.py (copy, git) see the same
+        os.environ.update(env)  # the API calls of tests/support/versions.py (copy, git) see the same
         template = build_versions(work / "copier-mlops", make_older)
         project = work / "project"
         base = project_at_v1(template, project, with_outputs=True)

@@ -6,7 +6,7 @@ Usage:
     python scripts/gen_options_doc.py --stdout  # print instead of writing
 
 Groups are copier.yml's section comments (`# ----- project`); refused combinations are found by
-rendering copier.yml's own validators over every combination (tests/matrix.py), so the page says
+rendering copier.yml's own validators over every combination (template_spec), so the page says
 exactly what copier refuses.
 """
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests import matrix  # noqa: E402  (the repo root must be importable first)
+import template_spec as spec  # noqa: E402  (the repo root must be importable first)
 
 OUTPUT = ROOT / "docs" / "options.md"
 NONE = "\N{EN DASH}"  # an empty cell
@@ -46,7 +46,7 @@ matrix reads the same rules from copier.yml, so every combination you can pick i
 def groups() -> list[tuple[str, list[str]]]:
     """copier.yml's section titles, each with the questions under it, in file order."""
     result: list[tuple[str, list[str]]] = [("", [])]
-    for line in matrix.COPIER_YML.read_text(encoding="utf-8").splitlines():
+    for line in spec.COPIER_YML.read_text(encoding="utf-8").splitlines():
         if section := SECTION.match(line):
             result.append((section["title"], []))
         elif (key := KEY.match(line)) and not key["name"].startswith("_"):
@@ -71,11 +71,11 @@ def is_templated(value: Any) -> bool:
 
 def refused_when() -> dict[tuple[str, Any], list[str]]:
     """For each refused choice: when it is refused and why, from every combination of the axes."""
-    axes = matrix.axes()
+    axes = spec.axes()
     refused: dict[tuple[str, Any], list[dict[str, Any]]] = defaultdict(list)
     reasons: dict[tuple[str, Any], set[str]] = defaultdict(set)
-    for answers in matrix.combinations(axes):
-        resolution = matrix.resolve(answers)
+    for answers in spec.combinations(axes):
+        resolution = spec.resolve(answers)
         if resolution.question is None or resolution.reason is None:
             continue
         key = (resolution.question, answers.get(resolution.question))
@@ -95,7 +95,7 @@ def refused_when() -> dict[tuple[str, Any], list[str]]:
     return result
 
 
-def question_row(q: matrix.Question, refusals: dict[tuple[str, Any], list[str]]) -> str:
+def question_row(q: spec.Question, refusals: dict[tuple[str, Any], list[str]]) -> str:
     if q.choices:
         choices = "<br>".join(f"{code(c.value)}: {cell(c.label)}" for c in q.choices)
     elif q.type == "bool":
@@ -103,7 +103,7 @@ def question_row(q: matrix.Question, refusals: dict[tuple[str, Any], list[str]])
     else:
         choices = "text" + (" (validated)" if q.validator.strip() else "")
     # Computed even where the question is skipped (`when`), so every question shows its default.
-    default = matrix.resolve({}).values[q.name]
+    default = spec.resolve({}).values[q.name]
     default_text = code(default) + (" (computed, see below)" if is_templated(q.default) else "")
     refused = [line for c in q.choices for line in refusals.get((q.name, c.value), [])]
     help_text = q.help if q.when is True else f"{q.help} (asked when `{str(q.when).strip()}`)"
@@ -116,9 +116,9 @@ def question_row(q: matrix.Question, refusals: dict[tuple[str, Any], list[str]])
 def render() -> str:
     refusals = refused_when()
     parts = [HEADER]
-    computed: list[matrix.Question] = []
+    computed: list[spec.Question] = []
     for title, names in groups():
-        asked = [q for q in map(matrix.question, names) if not q.derived]
+        asked = [q for q in map(spec.question, names) if not q.derived]
         if not asked:
             continue
         parts.append(f"## {title[:1].upper()}{title[1:]}\n")
@@ -132,7 +132,7 @@ def render() -> str:
         parts.append("A default computed from earlier answers (Jinja, as in copier.yml):\n")
         parts.extend(f"- {code(q.name)}: `{q.default.strip()}`" for q in computed)
         parts.append("")
-    derived = [q for q in matrix.questions() if q.derived]
+    derived = [q for q in spec.questions() if q.derived]
     if derived:
         parts.append("## Derived values\n")
         parts.append("Never asked and never stored: computed from the answers, used by the files.\n")

@@ -20,9 +20,10 @@ run() {
 }
 
 case "$tier" in
-  # Matrix cases spread over both workers; each end-to-end file keeps its project on one worker.
+  # Matrix cases spread over both workers; the end-to-end tests that share a project stay on one
+  # worker: one file, or one class of a file (tests/e2e/test_stores.py: a class per object store).
   default) run --dist load -m "not e2e and not slow" "$@"
-           run --dist loadfile -m "e2e and not slow" "$@" ;;
+           run --dist loadscope -m "e2e and not slow" "$@" ;;
   fast)    run --dist load -m "not e2e and not slow" "$@" ;;
   slow)    run --dist load -m slow "$@" ;;
 esac

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import GIT_ENV, make_template_snapshot
+from tests.support.process import GIT_ENV
+from tests.support.snapshot import make_template_snapshot
 
 
 @pytest.fixture(scope="session", autouse=True)

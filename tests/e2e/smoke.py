@@ -7,8 +7,9 @@ import json
 import re
 from pathlib import Path
 
-from tests.e2e.projects import Project, free_port, http, post_json, running
-from tests.helpers import find_tool, run_tool
+from tests.support.process import free_port, http, post_json, run, serving
+from tests.support.projects import Project
+from tests.support.tools import find_tool
 
 SETOSA = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 VIRGINICA = {"sepal_length": 6.9, "sepal_width": 3.1, "petal_length": 5.4, "petal_width": 2.1}
@@ -29,7 +30,7 @@ def serve_smoke(project: Project) -> str:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**project.env, "HOST": "127.0.0.1", "PORT": str(port), "MAX_BODY_BYTES": "65536"}
-    with running(["make", "serve"], project.path, env, f"{base}/ready"):
+    with serving(["make", "serve"], f"{base}/ready", cwd=project.path, base_env=env):
         assert http("GET", f"{base}/health").json() == {"status": "ok"}
         version = json.loads((project.path / "models" / "metadata.json").read_text())["model_version"]
         assert http("GET", f"{base}/ready").json()["model_version"] == version
@@ -65,6 +66,6 @@ def serve_smoke(project: Project) -> str:
     if promtool is not None:  # lint the real scrape (names, help, types)
         scrape = project.path.parent / f"{project.package}-metrics.txt"
         scrape.write_text(metrics)
-        lint = run_tool(["sh", "-c", f"{promtool} check metrics < {scrape}"], cwd=project.path)
+        lint = run(["sh", "-c", f"{promtool} check metrics < {scrape}"], project.path)
         assert lint.returncode == 0, lint.stdout
     return metrics

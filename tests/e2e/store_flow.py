@@ -20,10 +20,11 @@ from typing import Any
 
 import yaml
 
-from tests.e2e.projects import Project, free_port, http, init_project, post_json, running
 from tests.e2e.smoke import SETOSA
 from tests.e2e.stores import Store
-from tests.helpers import render
+from tests.support.process import free_port, http, post_json, serving
+from tests.support.projects import Project, init_project
+from tests.support.snapshot import render
 
 BUCKET = "team-data"
 PREFIX = "churn"  # each project gets its own folder under it: churn/dvc, churn/plain
@@ -243,7 +244,7 @@ def check_serving_from_bucket(project: Project, model_url: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**project.env, "MODEL_DIR": model_url, "HOST": "127.0.0.1", "PORT": str(port)}
-    with running([f".venv/bin/{PACKAGE}", "serve"], project.path, env, f"{base}/ready"):
+    with serving([f".venv/bin/{PACKAGE}", "serve"], f"{base}/ready", cwd=project.path, base_env=env):
         assert http("GET", f"{base}/ready").json()["model_version"] == version
         reply = post_json(f"{base}/predict", {"instances": [SETOSA]})
         assert (reply.status, reply.json()) == (200, {"predictions": ["setosa"], "model_version": version})

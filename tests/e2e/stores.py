@@ -12,21 +12,16 @@ import base64
 import json
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.projects import free_port, stop
-from tests.helpers import TEMPLATE_ROOT
+from template_spec import TEMPLATE_ROOT
+from tests.support.process import free_port, serving
+from tests.support.tools import require_tool
 
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's documented development key (public, the same on every machine): not a secret.
@@ -66,17 +61,6 @@ def azurite_connection_string(endpoint: str, key: str = AZURITE_KEY) -> str:
     )
 
 
-def _tool(name: str) -> str:
-    """A console script of the test environment (moto_server, gcp-storage-emulator)."""
-    found = Path(sys.executable).parent / name
-    if found.exists():
-        return str(found)
-    on_path = shutil.which(name)
-    if on_path is None:
-        raise LookupError(f"{name} not found: run `uv sync` (dependency group 'stores')")
-    return on_path
-
-
 def find_azurite() -> str | None:
     """azurite-blob: $AZURITE_BLOB, the copy .ci/run installs into .cache/azurite, or PATH."""
     for candidate in (
@@ -89,45 +73,6 @@ def find_azurite() -> str | None:
     return None
 
 
-def _answers(url: str, timeout: float = 2) -> bool:
-    """Whether an HTTP server answers at `url` (any status counts)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-@contextmanager
-def _serve(
-    argv: list[str], probe: str, env: Mapping[str, str] | None = None, timeout: float = 60
-) -> Iterator[None]:
-    """Start a server in its own process group; wait (bounded) until it answers; kill it by PID after."""
-    log = Path(tempfile.mkstemp(prefix="store-", suffix=".log")[1])
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while not _answers(probe):
-            if process.poll() is not None:
-                raise AssertionError(f"{argv[0]} exited {process.returncode}:\n{log.read_text()[-4000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{argv[0]} not answering after {timeout}s:\n{log.read_text()[-4000:]}")
-            time.sleep(0.25)
-        yield
-    finally:
-        stop(process)
-        log.unlink(missing_ok=True)
-
-
 @contextmanager
 def moto_s3(bucket: str, prefix: str) -> Iterator[Store]:
     import boto3  # from moto[server], in the test environment
@@ -136,10 +81,12 @@ def moto_s3(bucket: str, prefix: str) -> Iterator[Store]:
     endpoint = f"http://127.0.0.1:{port}"
     # The first four AWS calls skip authentication: they create the user, its policy, its key and the
     # bucket. Everything after is signed with the user's key and checked against its policy.
-    with _serve(
-        [_tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+    with serving(
+        [require_tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         f"{endpoint}/moto-api/",
         env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"},
+        timeout=60,
+        any_status=True,
     ):
         iam = boto3.client(
             "iam",
@@ -194,9 +141,19 @@ def gcs_emulator(workdir: Path) -> Iterator[Store]:
     broken_key.write_text('{"type": "service_account", "project_id": "p"}')
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    with _serve(
-        [_tool("gcp-storage-emulator"), "start", "-H", "127.0.0.1", "--port", str(port), "--in-memory"],
+    with serving(
+        [
+            require_tool("gcp-storage-emulator"),
+            "start",
+            "-H",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--in-memory",
+        ],
         f"{endpoint}/storage/v1/b",
+        timeout=60,
+        any_status=True,
     ):
         yield Store(
             backend="gcs",
@@ -213,7 +170,10 @@ def gcs_emulator(workdir: Path) -> Iterator[Store]:
 def azurite_blob(workdir: Path) -> Iterator[Store]:
     azurite = find_azurite()
     if azurite is None:
-        message = "azurite-blob not found (.ci/run installs it: npm install --prefix .cache/azurite azurite)"
+        message = (
+            "azurite-blob not found: npm install --prefix .cache/azurite azurite@3.37.0 (as .ci/run does), "
+            "or set AZURITE_BLOB"
+        )
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -233,7 +193,7 @@ def azurite_blob(workdir: Path) -> Iterator[Store]:
         # Recent azure-storage-blob releases send an API version Azurite would refuse.
         "--skipApiVersionCheck",
     ]
-    with _serve(argv, f"{endpoint}/{AZURITE_ACCOUNT}?comp=list", timeout=90):
+    with serving(argv, f"{endpoint}/{AZURITE_ACCOUNT}?comp=list", timeout=90, any_status=True):
         wrong_key = base64.b64encode(b"not the account key".ljust(64, b"!")).decode()
         yield Store(
             backend="azure",

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests import matrix
-from tests.e2e.projects import Project, init_project
+import template_spec as spec
 from tests.e2e.smoke import make_targets, serve_smoke
-from tests.helpers import render
+from tests.support.projects import Project, init_project
+from tests.support.snapshot import render
 
 pytestmark = pytest.mark.e2e
 
-ALL_OFF = {"project_name": "Plain Model", "python_version": "3.12", **matrix.ALL_OFF}
+ALL_OFF = {"project_name": "Plain Model", "python_version": "3.12", **spec.ALL_OFF}
 
 
 @pytest.fixture(scope="session")

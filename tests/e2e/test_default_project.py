@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.projects import Project, init_project
 from tests.e2e.smoke import make_targets, serve_smoke, sha256
-from tests.helpers import git, render
+from tests.support.process import git
+from tests.support.projects import Project, init_project
+from tests.support.snapshot import render
 
 pytestmark = pytest.mark.e2e
 

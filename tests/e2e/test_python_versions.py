@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.projects import init_project
 from tests.e2e.smoke import serve_smoke
-from tests.helpers import render
+from tests.support.projects import init_project
+from tests.support.snapshot import render
 
 
 @pytest.mark.slow

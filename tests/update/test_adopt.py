@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from pathlib import Path
 
-from tests.helpers import TEMPLATE_ROOT, VENV_BIN, git, read_answers
-from tests.versions import (
+from template_spec import TEMPLATE_ROOT
+from tests.support.process import git, run
+from tests.support.snapshot import read_answers
+from tests.support.tools import VENV_BIN
+from tests.support.versions import (
     V1,
     V2,
     assert_merged_cleanly,
@@ -61,15 +63,10 @@ def doc_block(name: str) -> str:
 
 def run_block(repo: Path, name: str, template: Path) -> str:
     """A block of the doc, in `repo`, with `copier` on PATH and $TEMPLATE the template's path."""
-    result = subprocess.run(
+    result = run(
         ["bash", "-euo", "pipefail", "-c", doc_block(name)],
-        cwd=repo,
-        env={**os.environ, "TEMPLATE": str(template), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=300,
-        check=False,
+        repo,
+        {"TEMPLATE": str(template), "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}"},
     )
     assert result.returncode == 0, f"adopting.md block {name!r} exited {result.returncode}:\n{result.stdout}"
     return result.stdout
@@ -123,13 +120,7 @@ def test_adopt_then_update(tmp_path: Path) -> None:
 
     # 4. A new release appears; without the --skip options, copier merges its README into theirs.
     git(template, "tag", V2, v2_commit)
-    bare = subprocess.run(
-        [str(VENV_BIN / "copier"), "update", "--defaults", "--trust"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bare = run([VENV_BIN / "copier", "update", "--defaults", "--trust"], repo, merge_stderr=False)
     assert bare.returncode == 0, bare.stderr
     assert "README.md" in unmerged(repo) and "README.md" in conflict_markers(repo)
     git(repo, "reset", "--quiet", "--hard")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import keyword
 import shutil
-import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,8 +11,10 @@ from typing import Any
 import pytest
 from copier import Settings, run_copy
 
-from tests import matrix
-from tests.helpers import SNAPSHOT_TAG, find_tool, render
+import template_spec as spec
+from tests.support.process import run
+from tests.support.snapshot import SNAPSHOT_TAG, render
+from tests.support.tools import require_tool
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +23,7 @@ def questions_only_template(template_repo: Path, tmp_path_factory: pytest.TempPa
     real questions, and files still being written cannot get in the way of testing the form."""
     root = tmp_path_factory.mktemp("questions-only")
     shutil.copy2(template_repo / "copier.yml", root / "copier.yml")
-    (root / str(matrix.load_config().get("_subdirectory", "."))).mkdir(exist_ok=True)
+    (root / str(spec.load_config().get("_subdirectory", "."))).mkdir(exist_ok=True)
     return root
 
 
@@ -40,12 +41,11 @@ def copier_resolve(template: Path, dst: Path, answers: Mapping[str, Any]) -> dic
     )
     combined = worker.answers.combined
     # Questions whose `when` is false are neither asked nor stored: copier hides them.
-    return {q.name: combined[q.name] for q in matrix.asked_questions() if q.name not in worker.answers.hidden}
+    return {q.name: combined[q.name] for q in spec.asked_questions() if q.name not in worker.answers.hidden}
 
 
 # ---------------------------------------------------------------- free-text validators
 
-PROJECT_NAME_RULE = "The project name must start with a letter"
 PACKAGE_NAME_RULE = "The package name must be a lowercase Python identifier"
 EMAIL_RULE = "is not a valid email address"
 
@@ -53,6 +53,12 @@ VALID = [
     ("project_name", "Churn Predictor"),
     ("project_name", "X-ray_model 2"),
     ("project_name", "ab"),
+    ("project_name", "X"),
+    ("project_name", "Café model"),
+    ("project_name", "Prévision des ventes"),
+    ("project_name", "O'Brien's churn model"),
+    ("project_name", 'Zoë: fraud & <b>co</b> #1 | $x \\ "q"'),
+    ("project_name", "x" * 100),
     ("package_name", "churn"),
     ("package_name", "churn_model_2"),
     ("package_name", "a"),
@@ -64,15 +70,17 @@ VALID = [
 ]
 
 INVALID = [
-    ("project_name", "9lives", PROJECT_NAME_RULE),
-    ("project_name", "", PROJECT_NAME_RULE),
-    ("project_name", "a", PROJECT_NAME_RULE),
-    ("project_name", "Churn!", PROJECT_NAME_RULE),
-    ("project_name", "Café model", PROJECT_NAME_RULE),
-    ("project_name", "x" * 64, PROJECT_NAME_RULE),
-    ("project_name", "two\nlines", PROJECT_NAME_RULE),
+    ("project_name", "", "The project name cannot be empty."),
+    ("project_name", "   ", "The project name cannot be empty."),
+    ("project_name", "two\nlines", "The project name must fit on one line."),
+    ("project_name", "line\u2028separator", "The project name must fit on one line."),
+    ("project_name", "tab\there", "cannot contain control characters"),
+    ("project_name", "red\x1b[31m", "cannot contain control characters"),
+    ("project_name", " padded", "cannot start or end with a space"),
+    ("project_name", "x" * 101, "at most 100 characters (this one has 101)"),
     ("package_name", "Churn", PACKAGE_NAME_RULE),
-    ("package_name", "2fast", PACKAGE_NAME_RULE),
+    ("package_name", "2fast", "The package name must start with a letter, and '2fast' starts with a digit"),
+    ("package_name", "café", PACKAGE_NAME_RULE),
     ("package_name", "churn-model", PACKAGE_NAME_RULE),
     ("package_name", "_private", PACKAGE_NAME_RULE),
     ("package_name", "", PACKAGE_NAME_RULE),
@@ -85,6 +93,8 @@ INVALID = [
     ("description", "   ", "The description cannot be empty."),
     ("description", "first line\nsecond line", "Keep the description to one line"),
     ("description", "x" * 201, "Keep the description to one line of at most 200 characters."),
+    ("description", "bell\x07", "The description cannot contain control characters"),
+    ("author_name", "del\x7f", "The author name cannot contain control characters"),
     ("author_name", "", "The author name cannot be empty."),
     ("author_name", "Team\nTwo", "Keep the author name to one line"),
     ("author_email", "not-an-email", "'not-an-email' is not a valid email address"),
@@ -95,7 +105,7 @@ INVALID = [
 
 
 def test_every_free_text_question_has_a_validator() -> None:
-    free_text = [q for q in matrix.asked_questions() if q.type == "str" and not q.choices]
+    free_text = [q for q in spec.asked_questions() if q.type == "str" and not q.choices]
     assert free_text
     for q in free_text:
         assert q.validator.strip(), f"{q.name} takes free text but has no validator"
@@ -103,14 +113,14 @@ def test_every_free_text_question_has_a_validator() -> None:
 
 @pytest.mark.parametrize(("name", "value"), VALID, ids=[f"{n}={v[:20]!r}" for n, v in VALID])
 def test_validator_accepts(name: str, value: str) -> None:
-    assert matrix.refusal({name: value}) is None
+    assert spec.refusal({name: value}) is None
 
 
 @pytest.mark.parametrize(
     ("name", "value", "message"), INVALID, ids=[f"{n}={v[:20]!r}" for n, v, _ in INVALID]
 )
 def test_validator_rejects(name: str, value: str, message: str) -> None:
-    resolution = matrix.resolve({name: value})
+    resolution = spec.resolve({name: value})
     assert resolution.question == name
     assert resolution.reason is not None
     assert message in resolution.reason
@@ -118,11 +128,11 @@ def test_validator_rejects(name: str, value: str, message: str) -> None:
 
 def test_every_python_keyword_is_refused_as_package_name() -> None:
     for word in sorted({*keyword.kwlist, *keyword.softkwlist}):
-        assert matrix.refusal({"package_name": word.lower()}) is not None, word
+        assert spec.refusal({"package_name": word.lower()}) is not None, word
 
 
 def test_package_name_default_follows_the_project_name() -> None:
-    values = matrix.resolved_values({"project_name": "Churn Predictor-v2"})
+    values = spec.resolved_values({"project_name": "Churn Predictor-v2"})
     assert values["package_name"] == "churn_predictor_v2"
 
 
@@ -131,7 +141,8 @@ def test_package_name_default_follows_the_project_name() -> None:
     [
         ("package_name", "class", "'class' is a Python keyword"),
         ("package_name", "sklearn", "would shadow a standard or dependency module"),
-        ("project_name", "9lives", PROJECT_NAME_RULE),
+        ("project_name", "x" * 101, "at most 100 characters"),
+        ("package_name", "2fast", "starts with a digit"),
         ("description", "first line\nsecond line", "Keep the description to one line"),
         ("author_email", "not-an-email", EMAIL_RULE),
     ],
@@ -225,7 +236,7 @@ def _storage_id(context: Mapping[str, Any], name: str, value: str) -> str:
     ("context", "name", "value"), STORAGE_VALID, ids=[_storage_id(*case) for case in STORAGE_VALID]
 )
 def test_storage_validator_accepts(context: dict[str, Any], name: str, value: str) -> None:
-    assert matrix.refusal({**context, name: value}) is None
+    assert spec.refusal({**context, name: value}) is None
 
 
 @pytest.mark.parametrize(
@@ -234,7 +245,7 @@ def test_storage_validator_accepts(context: dict[str, Any], name: str, value: st
     ids=[_storage_id(*case[:3]) for case in STORAGE_INVALID],
 )
 def test_storage_validator_rejects(context: dict[str, Any], name: str, value: str, message: str) -> None:
-    resolution = matrix.resolve({**context, name: value})
+    resolution = spec.resolve({**context, name: value})
     assert resolution.question == name
     assert resolution.reason is not None and message in resolution.reason, resolution.reason
 
@@ -245,17 +256,17 @@ def test_storage_validator_rejects(context: dict[str, Any], name: str, value: st
 )
 def test_storage_defaults_are_valid_for_every_project_name(backend: str, project_name: str) -> None:
     """The default bucket, prefix and account follow the project name and pass their own rules."""
-    assert matrix.refusal({"project_name": project_name}) is None
-    values = matrix.resolve({"project_name": project_name, "data_storage": backend})
+    assert spec.refusal({"project_name": project_name}) is None
+    values = spec.resolve({"project_name": project_name, "data_storage": backend})
     assert values.reason is None, values.reason
 
 
 def test_storage_questions_are_asked_only_for_object_stores() -> None:
-    local = matrix.resolve({})
+    local = spec.resolve({})
     assert local.reason is None and local.values["storage_url"] == ""
-    s3 = matrix.resolve({"project_name": "Churn Model", "data_storage": "s3"})
+    s3 = spec.resolve({"project_name": "Churn Model", "data_storage": "s3"})
     assert s3.values["storage_url"] == "s3://churn-model-data/churn-model"
-    azure = matrix.resolve({"project_name": "Churn Model", "data_storage": "azure"})
+    azure = spec.resolve({"project_name": "Churn Model", "data_storage": "azure"})
     assert azure.values["storage_url"] == "az://churn-model-data/churn-model"
     assert azure.values["azure_storage_account"] == "churnmodeldata"
 
@@ -277,18 +288,15 @@ def test_copier_refuses_invalid_storage_answers(
 
 
 def test_cli_refuses_keyword_package_name(template_repo: Path, tmp_path: Path) -> None:
-    copier = find_tool("copier")
-    assert copier is not None, "copier CLI not found in the venv or on PATH"
     dst = tmp_path / "project"
-    result = subprocess.run(
+    result = run(
         [
-            *(copier, "copy", "--defaults", "--vcs-ref", SNAPSHOT_TAG),
+            *(require_tool("copier"), "copy", "--defaults", "--vcs-ref", SNAPSHOT_TAG),
             *("-d", "package_name=class", template_repo, dst),
         ],
-        capture_output=True,
-        text=True,
+        tmp_path,
         timeout=60,
-        check=False,
+        merge_stderr=False,
     )
     assert result.returncode != 0
     assert "'class' is a Python keyword" in result.stderr, result.stderr
@@ -299,27 +307,27 @@ def test_cli_refuses_keyword_package_name(template_repo: Path, tmp_path: Path) -
 
 
 def _combination_id(answers: Mapping[str, Any]) -> str:
-    verdict = "refused" if matrix.refusal(answers) else "accepted"
+    verdict = "refused" if spec.refusal(answers) else "accepted"
     changed = {name: value for name, value in answers.items() if value != DEFAULTS.get(name)}
-    return f"{verdict}:{matrix.case_id(changed)}"
+    return f"{verdict}:{spec.case_id(changed)}"
 
 
-DEFAULTS = matrix.default_values()
-ALL_COMBINATIONS = list(matrix.combinations(matrix.choice_questions()))
-REFUSED = [answers for answers in ALL_COMBINATIONS if matrix.refusal(answers) is not None]
-ACCEPTED = [answers for answers in ALL_COMBINATIONS if matrix.refusal(answers) is None]
+DEFAULTS = spec.default_values()
+ALL_COMBINATIONS = list(spec.combinations(spec.choice_questions()))
+REFUSED = [answers for answers in ALL_COMBINATIONS if spec.refusal(answers) is not None]
+ACCEPTED = [answers for answers in ALL_COMBINATIONS if spec.refusal(answers) is None]
 
 
 def _refusal_signature(answers: Mapping[str, Any]) -> tuple[Any, ...]:
     """What a refusal depends on: the refusing question, its value, and every value its validators
     read. Combinations with equal signatures are refused by copier for the same reason."""
-    resolution = matrix.resolve(answers)
+    resolution = spec.resolve(answers)
     assert resolution.question is not None
-    q = matrix.question(resolution.question)
+    q = spec.question(resolution.question)
     value = resolution.values.get(q.name, answers.get(q.name))
     choice = q.choice(value)
     sources = [q.validator] + ([choice.validator] if choice else [])
-    names = sorted({name for source in sources for name in matrix.template_inputs(source)})
+    names = sorted({name for source in sources for name in spec.template_inputs(source)})
     return (q.name, value, tuple((name, resolution.values.get(name)) for name in names))
 
 
@@ -336,10 +344,10 @@ ACCEPTED_SAMPLE = ACCEPTED[:: max(1, len(ACCEPTED) // 12)]
 
 def test_some_combination_is_refused() -> None:
     """copier.yml refuses deployment_target=none with service metrics; the matrix must know."""
-    assert matrix.refusal({"deployment_target": "none", "monitoring": "metrics"})
-    assert matrix.refusal({"deployment_target": "none", "monitoring": "both"})
-    assert matrix.refusal({"deployment_target": "none"}) is None
-    assert matrix.resolved_values({"deployment_target": "none"})["monitoring"] == "drift"
+    assert spec.refusal({"deployment_target": "none", "monitoring": "metrics"})
+    assert spec.refusal({"deployment_target": "none", "monitoring": "both"})
+    assert spec.refusal({"deployment_target": "none"}) is None
+    assert spec.resolved_values({"deployment_target": "none"})["monitoring"] == "drift"
     assert REFUSED and ACCEPTED
 
 
@@ -348,7 +356,7 @@ def test_copier_refuses_metrics_without_deployment(
     template_repo: Path, tmp_path: Path, monitoring: str
 ) -> None:
     answers = {"deployment_target": "none", "monitoring": monitoring}
-    reason = matrix.refusal(answers)
+    reason = spec.refusal(answers)
     assert reason and "service metrics are scraped from a deployed API" in reason
     dst = tmp_path / "project"
     with pytest.raises(ValueError, match="Invalid choice for 'monitoring'") as error:
@@ -358,9 +366,9 @@ def test_copier_refuses_metrics_without_deployment(
 
 
 def _assert_copier_agrees(template: Path, dst: Path, answers: Mapping[str, Any]) -> None:
-    resolution = matrix.resolve(answers)
+    resolution = spec.resolve(answers)
     if resolution.reason is None:
-        assert copier_resolve(template, dst, answers) == matrix.resolved_values(answers)
+        assert copier_resolve(template, dst, answers) == spec.resolved_values(answers)
     else:
         with pytest.raises(ValueError, match=rf"'{resolution.question}'") as error:
             copier_resolve(template, dst, answers)

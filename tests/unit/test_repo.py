@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.artifacts import require_tool
-from tests.helpers import TEMPLATE_ROOT, VENV_BIN, run_tool
+from template_spec import TEMPLATE_ROOT
+from tests.support.process import run
+from tests.support.tools import VENV_BIN, require_tool
 
 SHELL_SCRIPTS = [TEMPLATE_ROOT / ".ci" / "run", *sorted((TEMPLATE_ROOT / "scripts").glob("*.sh"))]
 
 
 def _ok(argv: list[str | Path], cwd: Path = TEMPLATE_ROOT, **env: str) -> None:
-    result = run_tool(argv, cwd=cwd, env=env)
+    result = run(argv, cwd, env)
     assert result.returncode == 0, f"{' '.join(map(str, argv))} exited {result.returncode}:\n{result.stdout}"
 
 
@@ -24,7 +25,7 @@ def test_shell_scripts_pass_shellcheck() -> None:
 def test_own_workflow_passes_actionlint_and_zizmor() -> None:
     workflows = sorted((TEMPLATE_ROOT / ".github" / "workflows").glob("*.yml"))
     assert workflows
-    _ok([require_tool("actionlint"), *workflows])
+    _ok([require_tool("actionlint"), f"-shellcheck={require_tool('shellcheck')}", *workflows])
     _ok([require_tool("zizmor"), "--offline", TEMPLATE_ROOT / ".github"])
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from hooks import migrate
-from tests.helpers import TEMPLATE_ROOT, git
+from template_spec import TEMPLATE_ROOT
+from tests.support.process import git, run
 
 HOOK = TEMPLATE_ROOT / "hooks" / "migrate.py"
 
@@ -41,9 +42,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def run_hook(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(HOOK), *args], cwd=cwd, capture_output=True, text=True, check=False
-    )
+    return run([sys.executable, HOOK, *args], cwd, merge_stderr=False)
 
 
 # ---------------------------------------------------------------- rename_file

@@ -10,8 +10,9 @@ from pathlib import Path
 import pexpect  # type: ignore[import-untyped]
 import pytest
 
-from tests import matrix
-from tests.helpers import SNAPSHOT_TAG, find_tool, read_answers
+import template_spec as spec
+from tests.support.snapshot import SNAPSHOT_TAG, read_answers
+from tests.support.tools import require_tool
 
 EXPECT_TIMEOUT = 60  # seconds, per prompt
 CTRL_U = "\x15"  # clears the prefilled default of a text prompt
@@ -29,23 +30,22 @@ def _send(keys: str) -> Typing:
     return typing
 
 
-def _prompt_text(question: matrix.Question) -> str:
+def _prompt_text(question: spec.Question) -> str:
     """The start of the prompt copier prints for a question (its help), short enough not to wrap
     and cut before any Jinja, which copier renders."""
     text = question.help.split("{")[0].strip()
     return text[:50] if text else question.name
 
 
-def _asked_with_defaults() -> list[matrix.Question]:
+def _asked_with_defaults() -> list[spec.Question]:
     """The questions copier will prompt for (a templated `when` evaluated on the defaults)."""
-    values = matrix.resolve({}).values
-    return [q for q in matrix.asked_questions() if matrix.cast_to_bool(matrix.render_value(q.when, values))]
+    values = spec.resolve({}).values
+    return [q for q in spec.asked_questions() if spec.cast_to_bool(spec.render_value(q.when, values))]
 
 
 def run_interactive(template_repo: Path, dst: Path, typing: dict[str, Typing]) -> tuple[int | None, str]:
     """Answer every asked question in copier.yml order; return exit status and transcript."""
-    copier = find_tool("copier")
-    assert copier is not None, "copier CLI not found"
+    copier = require_tool("copier")
     transcript = io.StringIO()
     child = pexpect.spawn(
         str(copier),
@@ -70,9 +70,9 @@ def run_interactive(template_repo: Path, dst: Path, typing: dict[str, Typing]) -
 
 def _next_choice(name: str) -> object:
     """The value one step down from the default choice of a select question."""
-    q = matrix.question(name)
+    q = spec.question(name)
     values = list(q.values)
-    return values[values.index(matrix.default_values()[name]) + 1]
+    return values[values.index(spec.default_values()[name]) + 1]
 
 
 def test_interactive_copy(template_repo: Path, tmp_path: Path) -> None:

@@ -1,15 +1,14 @@
-"""`copier update` of generated projects: a newer release, changed answers, migrations, failures.
+"""`copier update` of generated projects: a newer release, changed answers, failures.
 
-Releases are built in temporary repos (tests/versions.py): v1.0.0 is the working tree without the
-practices of OLDER_CHANGES, v2.0.0 the working tree. Answer changes update the working-tree
-snapshot to itself (`--vcs-ref=:current:`).
+Releases are built in temporary repos (tests/support/versions.py): v1.0.0 is the working tree
+without the practices of OLDER_CHANGES, v2.0.0 the working tree. Answer changes update the
+working-tree snapshot to itself (`--vcs-ref=:current:`). Migrations: test_migrations.py.
 """
 
 from __future__ import annotations
 
 import itertools
 import shutil
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,22 +18,24 @@ import pytest
 import yaml
 from copier import VcsRef
 
-from tests.artifacts import Checks, check_all, check_answers_file, require_tool
-from tests.e2e.projects import init_project
-from tests.helpers import git, read_answers, render, run_tool
-from tests.manifest import expected_files
-from tests.matrix import derived_names, resolved_values
-from tests.versions import (
-    NEW_BOOL_QUESTION,
+from template_spec import derived_names, resolved_values
+from tests.support.artifacts import Checks, check_all, check_answers_file
+from tests.support.manifest import expected_files
+from tests.support.process import git, run
+from tests.support.projects import init_project
+from tests.support.snapshot import read_answers, render
+from tests.support.tools import require_tool
+from tests.support.versions import (
     OLDER_CHANGES,
+    PACKAGE,
     USER_FILE,
     V1,
     V2,
     add_run_outputs,
-    append_text,
     assert_merged_cleanly,
     build_versions,
     change,
+    cli_update,
     commit_all,
     conflict_markers,
     copier_cli,
@@ -45,36 +46,19 @@ from tests.versions import (
     ignored_files,
     init_repo,
     make_older,
-    no_change,
-    params_in_config_dir,
-    params_rename_migration,
     read_text,
     replace_once_in,
     scatter_artifacts,
-    serve_api_question,
-    tracking_question,
-    tracking_rename_migration,
     unmerged,
     update_api,
     working_files,
 )
-
-PACKAGE = "my_ml_project"
-"""The package name of the default answers."""
 
 
 @pytest.fixture(scope="session")
 def older_template(isolated_environment: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Releases v1.0.0 (without OLDER_CHANGES) and v2.0.0 (the working tree)."""
     return build_versions(tmp_path_factory.mktemp("versions") / "copier-mlops", make_older)
-
-
-def cli_update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = copier_cli(project, "update", "--defaults", *args)
-    assert result.returncode == 0, (
-        f"copier update {' '.join(args)} exited {result.returncode}:\n{result.stdout}"
-    )
-    return result
 
 
 def assert_changes_arrived(project: Path) -> None:
@@ -262,115 +246,7 @@ def test_changing_an_answer(template_repo: Path, tmp_path: Path, case: AnswerCha
     assert_merged_cleanly(project)
 
 
-# ---------------------------------------------------------------- c. migrations (synthetic releases)
-
-
-def test_migration_moves_a_renamed_file_with_the_user_edit(tmp_path: Path) -> None:
-    """v1.0.0 rendered config/params.yaml; v2.0.0 renders params.yaml and ships a `before`
-    migration (hooks/migrate.py rename-file) that `git mv`s the user's file first."""
-    template = build_versions(tmp_path / "template", params_in_config_dir, params_rename_migration)
-    project = copy_version(template, tmp_path / "project")
-    assert (project / "config/params.yaml").is_file() and not (project / "params.yaml").exists()
-    init_repo(project)
-    replace_once_in(project, "config/params.yaml", "seed: 42\n", "seed: 7\n")
-    commit_all(project, "Team edits")
-
-    untrusted = copier_cli(project, "update", "--defaults")
-    assert untrusted.returncode == 4 and "migrations" in untrusted.stdout, untrusted.stdout
-    assert git(project, "status", "--porcelain") == ""
-
-    result = cli_update(project, "--trust")
-    assert "renamed config/params.yaml -> params.yaml" in result.stdout, result.stdout
-
-    assert not (project / "config").exists()
-    params = read_text(project, "params.yaml")
-    assert "seed: 7" in params
-    # Copier has no common base for a file at its new path, so the user's changed line comes back
-    # as a conflict to review; every other line is the new template's, and nothing is lost.
-    assert unmerged(project) == ["params.yaml"]
-    assert conflict_markers(project) == ["params.yaml"]
-    assert "<<<<<<< before updating\nseed: 7\n=======\nseed: 42\n>>>>>>> after updating\n" in params
-    assert params.count("<<<<<<<") == 1
-    assert read_answers(project)["_commit"] == V2
-
-
-def test_without_the_migration_a_renamed_file_loses_the_user_edit(tmp_path: Path) -> None:
-    """Why the rename migration exists: without it the update silently drops the edit."""
-    template = build_versions(tmp_path / "template", params_in_config_dir, no_change)
-    project = copy_version(template, tmp_path / "project")
-    init_repo(project)
-    replace_once_in(project, "config/params.yaml", "seed: 42\n", "seed: 7\n")
-    commit_all(project, "Team edits")
-
-    cli_update(project)
-
-    assert not (project / "config/params.yaml").exists()
-    assert "seed: 7" not in read_text(project, "params.yaml")
-    assert_merged_cleanly(project)
-
-
-def test_migration_renames_a_question_keeping_the_answer(tmp_path: Path) -> None:
-    """v1.0.0 asked `tracking`; v2.0.0 asks `experiment_tracking` and a `before` migration
-    (hooks/migrate.py rename-answer) renames the recorded answer."""
-    template = build_versions(tmp_path / "template", tracking_question, tracking_rename_migration)
-    project = copy_version(template, tmp_path / "project", tracking="none")
-    answers = read_answers(project)
-    assert answers["tracking"] == "none" and "experiment_tracking" not in answers
-    assert not (project / f"src/{PACKAGE}/tracking.py").exists()
-    init_repo(project)
-    kept = edit_readme_and_features(project, PACKAGE)
-    commit_all(project, "Team edits")
-
-    update_api(project)
-
-    answers = read_answers(project)
-    assert answers["experiment_tracking"] == "none", answers  # not the default, mlflow
-    assert "tracking" not in answers
-    assert answers["_commit"] == V2
-    values = resolved_values({"experiment_tracking": "none"})
-    assert working_files(project) == expected_files(values) | {USER_FILE}
-    kept.assert_kept(project)
-    assert_merged_cleanly(project)
-
-
-def test_without_the_migration_a_renamed_question_falls_back_to_its_default(tmp_path: Path) -> None:
-    """Why the answer migration exists: without it the feature the team turned off comes back."""
-    template = build_versions(tmp_path / "template", tracking_question, no_change)
-    project = copy_version(template, tmp_path / "project", tracking="none")
-    init_repo(project)
-
-    update_api(project)
-
-    assert read_answers(project)["experiment_tracking"] == "mlflow"
-    assert (project / f"src/{PACKAGE}/tracking.py").is_file()
-
-
-def test_new_boolean_question_keeps_existing_features(tmp_path: Path) -> None:
-    """v2.0.0 makes the serving package optional behind a new `serve_api` question; its default keeps
-    what existing projects have, so `update --defaults` neither deletes it nor loses edits in it."""
-    template = build_versions(tmp_path / "template", no_change, serve_api_question)
-    project = copy_version(template, tmp_path / "project")
-    serving = {path for path in working_files(project) if f"src/{PACKAGE}/serving/" in path}
-    assert f"src/{PACKAGE}/serving/app.py" in serving
-    init_repo(project)
-    note = "\n# Team: request limits reviewed with the platform team.\n"
-    append_text(project, f"src/{PACKAGE}/serving/schemas.py", note)
-    commit_all(project, "Team edits")
-
-    cli_update(project)
-
-    assert read_answers(project)[NEW_BOOL_QUESTION] is True
-    assert serving <= working_files(project)
-    assert note.strip() in read_text(project, f"src/{PACKAGE}/serving/schemas.py")
-    assert " D " not in f" {git(project, 'status', '--porcelain')}"
-    assert_merged_cleanly(project)
-
-    # The question does gate the files: answered false, v2.0.0 renders no serving package.
-    without = copy_version(template, tmp_path / "without", ref=V2, **{NEW_BOOL_QUESTION: False})
-    assert not (without / f"src/{PACKAGE}/serving").exists()
-
-
-# ---------------------------------------------------------------- d. failure modes
+# ---------------------------------------------------------------- c. failure modes
 
 
 def _v1_project(template: Path, dst: Path) -> tuple[Path, str]:
@@ -474,15 +350,15 @@ def test_pre_commit_guards_against_update_leftovers(template_repo: Path, tmp_pat
     init_repo(project)
     pre_commit = [str(require_tool("pre-commit"))]
     env = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home")}
-    flagged = run_tool(
+    flagged = run(
         [*pre_commit, "run", "--config", "local-hooks.yaml", "no-rej-files", "--files", "Makefile.rej"],
-        cwd=project,
-        env=env,
+        project,
+        env,
     )
     assert flagged.returncode == 1 and "rejected hunk" in flagged.stdout, flagged.stdout
-    clean = run_tool(
+    clean = run(
         [*pre_commit, "run", "--config", "local-hooks.yaml", "no-rej-files", "--files", "Makefile"],
-        cwd=project,
-        env=env,
+        project,
+        env,
     )
     assert clean.returncode == 0, clean.stdout
