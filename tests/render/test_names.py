@@ -14,7 +14,6 @@ import configparser
 import html
 import json
 import re
-import subprocess
 import tomllib
 import warnings
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import yaml
 from copier import Settings, run_copy
 
 import template_spec as spec
+from tests.support.process import run
 from tests.support.snapshot import SNAPSHOT_TAG, read_answers, render
 
 CLI_SUFFIX = ": the pipeline and serving commands."
@@ -162,7 +162,7 @@ def check_project(project: Path, answers: dict[str, str]) -> None:
         seen.add(rel)
 
     for path in shell_files:
-        result = subprocess.run(["bash", "-n", path], capture_output=True, text=True, check=False)
+        result = run(["bash", "-n", path], project, merge_stderr=False)
         assert result.returncode == 0, f"{path}: {result.stderr}"
 
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
@@ -272,8 +272,6 @@ def test_message_after_copy_quotes_the_destination(
     message = capsys.readouterr().err
     assert 'Your project "Zoë "fraud"" is ready' in message
     cd_line = next(line for line in message.splitlines() if line.strip().startswith("cd "))
-    result = subprocess.run(
-        ["bash", "-c", f"{cd_line.strip()} && pwd"], capture_output=True, text=True, check=False
-    )
+    result = run(["bash", "-c", f"{cd_line.strip()} && pwd"], tmp_path, merge_stderr=False)
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) == dst
