@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
+
 from . import storage
 from .config import Params
+from .errors import UsageError
 from .features import FEATURES, LABELS, TARGET
 from .schema import LABELLED_SCHEMA, validate
 
@@ -52,13 +55,19 @@ def upload_sample(url: str, *, overwrite: bool = False) -> int:
     Refuses to replace an existing file unless `overwrite`: the source is the team's data.
     """
     if url == SAMPLE_SOURCE:
-        raise ValueError(f"data.source is {SAMPLE_SOURCE!r}: set it to a path or URL to upload the sample to")
+        raise UsageError(f"data.source is {SAMPLE_SOURCE!r}: set it to a path or URL to upload the sample to")
     if not overwrite and storage.exists(url):
         raise FileExistsError(f"{url} already exists; pass --overwrite to replace it")
     frame = validate(sample_frame(), LABELLED_SCHEMA, source=SAMPLE_SOURCE)
     storage.write_csv(frame, url)
     log.info("upload-sample: %d rows -> %s", len(frame), url)
     return len(frame)
+
+
+def load_xy(url: str) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels of a labelled split (train or test), checked against the data contract."""
+    frame = validate(storage.read_csv(url), LABELLED_SCHEMA, source=url)
+    return frame[list(FEATURES)].to_numpy(dtype=np.float64), frame[TARGET].to_numpy(dtype=str)
 
 
 def ingest(params: Params) -> IngestResult:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .model_files import ModelMetadata
 
 
 def _flatten(prefix: str, value: Any) -> list[tuple[str, Any]]:
@@ -19,42 +22,42 @@ def flat_params(params: dict[str, Any]) -> dict[str, Any]:
     return dict(_flatten("", params))
 
 
-def render_model_card(metadata: dict[str, Any]) -> str:
+def render_model_card(metadata: ModelMetadata) -> str:
     lines = [
-        f"# Model card: {metadata['model_version']}",
+        f"# Model card: {metadata.model_version}",
         "",
         "| | |",
         "|---|---|",
-        f"| Model version | `{metadata['model_version']}` |",
-        f"| Estimator | {metadata['estimator']} |",
-        f"| Trained at (UTC) | {metadata['trained_at']} |",
-        f"| Git commit | `{metadata['git_commit']}` |",
-        f"| Training data version | `{metadata['data_version']}` ({metadata['train_rows']} rows) |",
+        f"| Model version | `{metadata.model_version}` |",
+        f"| Estimator | {metadata.estimator} |",
+        f"| Trained at (UTC) | {metadata.trained_at} |",
+        f"| Git commit | `{metadata.git_commit}` |",
+        f"| Training data version | `{metadata.data_version}` ({metadata.train_rows} rows) |",
     ]
-    if metadata.get("data_object_version"):
-        lines.append(f"| Training data object version | `{metadata['data_object_version']}` |")
-    if metadata.get("data_source"):
-        lines.append(f"| Data source | `{metadata['data_source']}` |")
-    if metadata.get("mlflow_run_id"):
-        lines.append(f"| MLflow run | `{metadata['mlflow_run_id']}` |")
+    if metadata.data_object_version:
+        lines.append(f"| Training data object version | `{metadata.data_object_version}` |")
+    if metadata.data_source:
+        lines.append(f"| Data source | `{metadata.data_source}` |")
+    if metadata.mlflow_run_id:
+        lines.append(f"| MLflow run | `{metadata.mlflow_run_id}` |")
     lines += [
         "",
         "## Inputs and outputs",
         "",
-        f"- Features: {', '.join(metadata['features'])}",
-        f"- Labels: {', '.join(metadata['labels'])}",
+        f"- Features: {', '.join(metadata.features)}",
+        f"- Labels: {', '.join(metadata.labels)}",
         "",
         "## Metrics (cross-validated on the training split)",
         "",
         "| metric | value |",
         "|---|---|",
-        *(f"| {name} | {value:.4f} |" for name, value in metadata["cv_metrics"].items()),
+        *(f"| {name} | {value:.4f} |" for name, value in metadata.cv_metrics.items()),
         "",
         "## Parameters",
         "",
         "| parameter | value |",
         "|---|---|",
-        *(f"| {name} | {value} |" for name, value in flat_params(metadata["params"]).items()),
+        *(f"| {name} | {value} |" for name, value in flat_params(metadata.params).items()),
         "",
         "Test-set metrics of this model are in `reports/metrics.json` after `make pipeline`.",
         "",

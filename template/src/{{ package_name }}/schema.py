@@ -6,11 +6,8 @@ from typing import Any
 
 import pandera.pandas as pa
 
+from .errors import DataValidationError
 from .features import FEATURE_MAX, FEATURE_MIN, FEATURES, LABELS, TARGET
-
-
-class DataValidationError(ValueError):
-    """Raised with a message that names each failing column, check and rows."""
 
 
 def _feature_columns() -> dict[str, pa.Column]:

@@ -25,6 +25,7 @@ from typing import Any
 import fsspec
 
 from .config import AWS_REGION, AZURE_STORAGE_ACCOUNT, S3_ENDPOINT_URL
+from .errors import DataValidationError, StorageError
 
 CREDENTIALS_HINT = {
     "s3": "AWS credentials come from the standard chain (AWS_PROFILE, AWS_ACCESS_KEY_ID and "
@@ -35,10 +36,6 @@ CREDENTIALS_HINT = {
     "with `az login`, a managed identity or workload identity",
 }
 _PROTOCOL_FAMILY = {"s3": "s3", "s3a": "s3", "gs": "gs", "gcs": "gs", "az": "az", "abfs": "az", "abfss": "az"}
-
-
-class StorageError(OSError):
-    """A storage operation failed; the message says which URL, why, and where credentials come from."""
 
 
 def protocol(url: str) -> str:
@@ -232,7 +229,7 @@ def read_csv(url: str) -> Any:
     try:
         return pd.read_csv(io.BytesIO(read_bytes(url)))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{url} is not a readable CSV file: {exc}") from exc
+        raise DataValidationError(f"{url} is not a readable CSV file: {exc}") from exc
 
 
 def write_csv(df: Any, url: str) -> None:

@@ -19,7 +19,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ..config import Settings
 from ..features import FEATURES
 from .batcher import MicroBatcher
-from .metrics import ApiMetrics, ObservabilityMiddleware
+from .limits import BodySizeLimitMiddleware
+from .metrics import ApiMetrics, MetricsMiddleware
 from .model import LoadedModel, ModelNotAvailableError, load_model
 from .schemas import Health, PredictRequest, PredictResponse, Ready
 
@@ -125,12 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Prometheus metrics in the text exposition format."""
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(
-        ObservabilityMiddleware,
-        metrics=serving.metrics,
-        routes=app.router.routes,
-        max_body_bytes=serving.settings.max_body_bytes,
-    )
+    # The last middleware added runs first: metrics see every request, the 413s of the limit included.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=serving.settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=serving.metrics, routes=app.router.routes)
     return app
 
 

@@ -56,21 +56,30 @@ class MicroBatcher:
                 item = self._queue.get_nowait()
                 batch.append(item)
                 rows += len(item[0])
-            await self._run_batch(batch)
+            try:
+                await self._run_batch(batch)
+            except asyncio.CancelledError:
+                _fail(batch, RuntimeError("the batcher stopped"))
+                raise
+            except Exception as exc:  # this batch fails; the loop keeps serving the next
+                _fail(batch, exc)
 
     async def _run_batch(self, batch: list[tuple[np.ndarray, asyncio.Future[list[str]]]]) -> None:
         stacked = np.concatenate([rows for rows, _ in batch]) if len(batch) > 1 else batch[0][0]
         if self._on_batch is not None:
             self._on_batch(len(stacked))
-        try:
-            labels = await asyncio.to_thread(self._predict, stacked)
-        except Exception as exc:  # every waiting request gets the error, the loop keeps serving
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
+        labels = await asyncio.to_thread(self._predict, stacked)
+        if len(labels) != len(stacked):
+            raise RuntimeError(f"the model returned {len(labels)} labels for {len(stacked)} rows")
         start = 0
         for rows, future in batch:
-            if not future.done():
+            if not future.done():  # a caller that went away has cancelled its future
                 future.set_result(labels[start : start + len(rows)])
             start += len(rows)
+
+
+def _fail(batch: list[tuple[np.ndarray, asyncio.Future[list[str]]]], exc: BaseException) -> None:
+    """Every request of a failed batch gets the error: while assembling, predicting or answering."""
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -74,20 +73,13 @@ def _route_template(routes: list[BaseRoute], scope: Scope) -> str:
     return "unmatched"
 
 
-class _BodyTooLargeError(Exception):
-    pass
+class MetricsMiddleware:
+    """Counts and times every request by method, route template and status code."""
 
-
-class ObservabilityMiddleware:
-    """Counts and times every request, and refuses bodies over `max_body_bytes` with 413."""
-
-    def __init__(
-        self, app: ASGIApp, metrics: ApiMetrics, routes: list[BaseRoute], max_body_bytes: int
-    ) -> None:
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics, routes: list[BaseRoute]) -> None:
         self.app = app
         self.metrics = metrics
         self.routes = routes
-        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,66 +88,16 @@ class ObservabilityMiddleware:
         method = scope["method"]
         route = _route_template(self.routes, scope)
         started = time.perf_counter()
-        status = 500
-        response_started = False
+        status = 500  # what the server answers when the app raises before responding
 
         async def send_wrapper(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                response_started = True
             await send(message)
 
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _BodyTooLargeError
-            return message
-
         try:
-            declared = _content_length(scope)
-            if declared is not None and declared > self.max_body_bytes:
-                raise _BodyTooLargeError
-            await self.app(scope, limited_receive, send_wrapper)
-        except _BodyTooLargeError:
-            if response_started:
-                raise
-            status = 413
-            await _send_json(
-                send,
-                413,
-                {"detail": f"request body is larger than {self.max_body_bytes} bytes"},
-            )
+            await self.app(scope, receive, send_wrapper)
         finally:
             self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
             self.metrics.latency.labels(method=method, route=route).observe(time.perf_counter() - started)
-
-
-def _content_length(scope: Scope) -> int | None:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
-    return None
-
-
-async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
-    payload = orjson.dumps(body)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})

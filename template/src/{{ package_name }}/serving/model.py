@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass
 from typing import Any
 
-import joblib
 import numpy as np
+from pydantic import ValidationError
 
-from .. import storage
 from ..features import FEATURES
+from ..model_files import read_estimator, read_metadata
 
 
 class ModelNotAvailableError(RuntimeError):
@@ -30,15 +28,16 @@ class LoadedModel:
 
 def load_model(model_dir: str) -> LoadedModel:
     try:
-        metadata = json.loads(storage.read_text(f"{model_dir}/metadata.json"))
-        estimator = joblib.load(io.BytesIO(storage.read_bytes(f"{model_dir}/model.joblib")))
+        metadata = read_metadata(model_dir)
+        estimator = read_estimator(model_dir)
     except FileNotFoundError as exc:
         raise ModelNotAvailableError(f"{exc}; run `make pipeline` to train a model") from exc
-    features = tuple(metadata["features"])
-    if features != FEATURES:
+    except ValidationError as exc:
+        raise ModelNotAvailableError(f"the metadata in {model_dir} is not a model record: {exc}") from exc
+    if metadata.features != FEATURES:
         raise ModelNotAvailableError(
-            f"the model in {model_dir} expects features {features}, the API serves {FEATURES}"
+            f"the model in {model_dir} expects features {metadata.features}, the API serves {FEATURES}"
         )
-    model = LoadedModel(estimator=estimator, version=str(metadata["model_version"]), features=features)
-    model.predict(np.zeros((1, len(features))))  # warm-up: first call pays for lazy initialisation
+    model = LoadedModel(estimator=estimator, version=metadata.model_version, features=metadata.features)
+    model.predict(np.zeros((1, len(FEATURES))))  # warm-up: first call pays for lazy initialisation
     return model
