@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -39,6 +40,8 @@ def test_default_make_help_lists_the_contract(default_project: Project) -> None:
     for target in (
         "setup",
         "check",
+        "test-slow",
+        "coverage",
         "pipeline",
         "serve",
         "drift",
@@ -52,6 +55,22 @@ def test_default_make_help_lists_the_contract(default_project: Project) -> None:
 def test_default_make_check(default_project: Project) -> None:
     out = default_project.ok("make", "check", timeout=900)
     assert "passed" in out and "failed" not in out.splitlines()[-1]
+
+
+def test_default_slow_tests_and_every_pre_commit_hook(default_project: Project) -> None:
+    """The slow tier (whole commands, every estimator, DVC stage deps) and every pre-commit hook,
+    each from the project's own environment: what CI and a commit run."""
+    summary = default_project.ok("make", "test-slow", timeout=900).splitlines()[-1]
+    passed = re.search(r"(\d+) passed", summary)
+    # The pipeline by CLI, each of the two estimators, the DVC stages' deps, the drift CLI.
+    assert passed and int(passed.group(1)) >= 5 and "failed" not in summary, summary
+
+    hooks = default_project.ok(
+        str(default_project.path / ".venv" / "bin" / "pre-commit"), "run", "--all-files", timeout=600
+    )
+    assert "Failed" not in hooks, hooks
+    for hook in ("ruff (lint", "spelling (typos)", "Dockerfile (hadolint)", "workflows (actionlint)", "mypy"):
+        assert re.search(re.escape(hook) + r".*Passed", hooks), hooks
 
 
 def test_default_pipeline_runs_through_dvc_and_registers_the_model(

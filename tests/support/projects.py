@@ -51,7 +51,13 @@ def find_python(version: str) -> Path:
 
 def project_env(python: Path, **extra: str) -> dict[str, str]:
     """The environment a generated project runs in: the shared uv cache, `python`, isolated git."""
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    # As on a user's laptop, Python may cache bytecode: without PYTHONDONTWRITEBYTECODE (set on some
+    # CI machines) each generated project compiles a module once, not in every command.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
+    }
     env.update(GIT_ENV)
     env.update(
         UV_CACHE_DIR=str(UV_CACHE_DIR),
@@ -61,6 +67,16 @@ def project_env(python: Path, **extra: str) -> dict[str, str]:
         DVC_NO_ANALYTICS="1",
         NO_MKDOCS_2_WARNING="1",
     )
+    # A generated project's pre-commit hooks call `uv` by name, as on a user's machine: where uv is
+    # only in $UV (scripts/bootstrap-uv.sh), a folder holding just that binary goes first on PATH.
+    uv = os.environ.get("UV")
+    if uv and not shutil.which("uv"):
+        uv_only = TEMPLATE_ROOT / ".cache" / "uv-on-path"
+        uv_only.mkdir(parents=True, exist_ok=True)
+        link = uv_only / "uv"
+        if not link.exists():
+            link.symlink_to(Path(uv).resolve())
+        env["PATH"] = f"{uv_only}{os.pathsep}{env.get('PATH', '')}"
     env.update(extra)
     return env
 

@@ -29,13 +29,31 @@ def mypy_rendered(
     `python` must have the project's dependencies and mypy installed. `args` default to mypy's
     configured `files`, else `src tests`.
     """
-    argv = [str(python), "-m", "mypy", *(args or _default_targets(project_dir))]
+    argv = [
+        str(python),
+        "-m",
+        "mypy",
+        *_python_version(project_dir),
+        *(args or _default_targets(project_dir)),
+    ]
     result = run(argv, project_dir, timeout=timeout)
     if result.returncode != 0:
         raise AssertionError(
             f"mypy failed (exit {result.returncode}) in {project_dir}\n$ {' '.join(argv)}\n{result.stdout}"
         )
     return result
+
+
+def _python_version(project_dir: Path) -> list[str]:
+    """The project's own Python: its config leaves the version to the interpreter of its .venv, which
+    uv picks from requires-python (">=3.11" -> 3.11); the shared environment may be another one."""
+    pyproject = project_dir / "pyproject.toml"
+    if not pyproject.is_file():
+        return []
+    requires = (
+        tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("requires-python", "")
+    )
+    return ["--python-version", requires.removeprefix(">=")] if requires.startswith(">=") else []
 
 
 def _default_targets(project_dir: Path) -> list[str]:
