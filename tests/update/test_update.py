@@ -334,12 +334,12 @@ def test_conflict_rej_mode_writes_a_rej_file(older_template: Path, tmp_path: Pat
 
 
 def test_pre_commit_guards_against_update_leftovers(template_repo: Path, tmp_path: Path) -> None:
-    """The rendered pre-commit config holds the two guards (the remote hooks cannot be fetched
-    offline); the local `no-rej-files` hook really refuses a .rej file."""
+    """The rendered pre-commit config holds the two guards; `no-rej-files`, which needs no
+    environment, really refuses a .rej file (every hook runs in the default project's e2e test)."""
     project = render(template_repo, tmp_path / "project")
     config = yaml.safe_load(read_text(project, ".pre-commit-config.yaml"))
     hooks = {hook["id"]: hook for repo in config["repos"] for hook in repo["hooks"]}
-    assert "--assume-in-merge" in hooks["check-merge-conflict"].get("args", [])
+    assert "--assume-in-merge" in hooks["check-merge-conflict"]["entry"].split()
     no_rej = hooks["no-rej-files"]
     assert no_rej["language"] == "fail"
 
