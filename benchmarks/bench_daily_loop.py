@@ -105,6 +105,7 @@ def serve_first_prediction(project: Path, env: dict[str, str]) -> float:
 
 def measure(template: Path, workdir: Path, label: str, env: dict[str, str], loop: bool = True) -> Timing:
     timing = Timing(label)
+    workdir.mkdir(parents=True, exist_ok=True)
     project = workdir / "project"
     copier = Path(sys.executable).parent / "copier"
     timing.seconds["copy"] = step(
