@@ -10,9 +10,10 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import storage
+from .errors import DataValidationError
 from .model_card import render_model_card
 
 MODEL_FILE = "model.joblib"
@@ -58,7 +59,11 @@ def write_model(model_dir: str, model_bytes: bytes, metadata: ModelMetadata) -> 
 
 
 def read_metadata(model_dir: str) -> ModelMetadata:
-    return ModelMetadata.model_validate_json(storage.read_text(file_url(model_dir, METADATA_FILE)))
+    url = file_url(model_dir, METADATA_FILE)
+    try:
+        return ModelMetadata.model_validate_json(storage.read_text(url))
+    except ValidationError as exc:
+        raise DataValidationError(f"{url} is not a model record (train the model again):\n{exc}") from None
 
 
 def read_estimator(model_dir: str) -> Any:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
+from ..errors import DataValidationError
 from ..features import FEATURES
 from ..model_files import read_estimator, read_metadata
 
@@ -32,8 +32,8 @@ def load_model(model_dir: str) -> LoadedModel:
         estimator = read_estimator(model_dir)
     except FileNotFoundError as exc:
         raise ModelNotAvailableError(f"{exc}; run `make pipeline` to train a model") from exc
-    except ValidationError as exc:
-        raise ModelNotAvailableError(f"the metadata in {model_dir} is not a model record: {exc}") from exc
+    except DataValidationError as exc:
+        raise ModelNotAvailableError(str(exc)) from exc
     if metadata.features != FEATURES:
         raise ModelNotAvailableError(
             f"the model in {model_dir} expects features {metadata.features}, the API serves {FEATURES}"
