@@ -30,8 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from template_spec import TEMPLATE_ROOT
-from tests.support.process import GIT_ENV, free_port, git, serving
-from tests.support.projects import UV_CACHE_DIR, find_python
+from tests.support.process import free_port, git, serving
+from tests.support.projects import UV_CACHE_DIR, find_python, project_env
 from tests.support.snapshot import make_template_snapshot
 
 STEPS = ("copy", "setup", "check", "pipeline", "serve")
@@ -128,24 +128,14 @@ def measure(template: Path, workdir: Path, label: str, env: dict[str, str], loop
 
 
 def base_env(python: Path, uv_cache: Path, bytecode: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    if not bytecode:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    uv = env.get("UV") or shutil.which("uv")
+    """The environment the end-to-end tests give a project, with this cache and bytecode mode."""
+    uv = os.environ.get("UV") or shutil.which("uv")
     if not uv:
         raise SystemExit("uv not found: run through scripts/bootstrap-uv.sh or put uv on PATH")
-    env.update(GIT_ENV)
-    env.update(
-        UV=uv,
-        UV_CACHE_DIR=str(uv_cache),
-        UV_PYTHON=str(python),
-        UV_PYTHON_DOWNLOADS="never",
-        UV_NO_PROGRESS="1",
-        DVC_NO_ANALYTICS="1",
-        HOST="127.0.0.1",
-    )
-    return env
+    extra = {"UV": uv, "UV_CACHE_DIR": str(uv_cache), "HOST": "127.0.0.1"}
+    if not bytecode:
+        extra["PYTHONDONTWRITEBYTECODE"] = "1"
+    return project_env(python, **extra)
 
 
 def table(timings: list[Timing], pairs: list[tuple[int, int]]) -> str:
@@ -183,7 +173,11 @@ def main() -> None:
         "--candidate", default="WORKTREE", help="template commit measured (default: working tree)"
     )
     parser.add_argument("--cold", action="store_true", help="also time the candidate with an empty uv cache")
-    parser.add_argument("--modes", default="bytecode,no-bytecode", help="bytecode modes to run")
+    parser.add_argument(
+        "--modes",
+        default="bytecode,no-bytecode",
+        help="bytecode modes to run ('' with --cold: only the cold run)",
+    )
     args = parser.parse_args()
 
     python = find_python("3.12")
@@ -200,7 +194,7 @@ def main() -> None:
             measure(
                 template, root / f"warm-{name}", "warm-up", base_env(python, UV_CACHE_DIR, True), loop=False
             )
-        for mode in args.modes.split(","):
+        for mode in filter(None, args.modes.split(",")):
             env = base_env(python, UV_CACHE_DIR, bytecode=mode == "bytecode")
             first = len(timings)
             for name, template in templates.items():

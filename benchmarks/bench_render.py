@@ -1,10 +1,10 @@
-"""Render time and time to first green, as ratios within one run (not a test; nothing is asserted).
+"""Render time, as ratios within one run (not a test; nothing is asserted).
 
-    uv run python benchmarks/bench_render.py [--repeat 5] [--skip-green]
+    uv run python benchmarks/bench_render.py [--repeat 5]
 
 Floor: `copier --version` (interpreter and copier start-up). Renders: the default project, the all-off
-project and the largest combination of the render matrix, each through the `copier copy` CLI. Time to
-first green: copy -> `make setup` (warm uv cache) -> `make check` -> `make pipeline` -> serve smoke.
+project and the largest combination of the render matrix, each through the `copier copy` CLI. The
+generated project's time to first green and daily loop: benchmarks/bench_daily_loop.py.
 """
 
 from __future__ import annotations
@@ -23,8 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from template_spec import ALL_OFF, matrix_cases
-from tests.support.process import GIT_ENV, free_port, git, http, post_json, serving
-from tests.support.projects import Project, find_python, project_env
+from tests.support.process import GIT_ENV
 from tests.support.snapshot import SNAPSHOT_TAG, make_template_snapshot, project_files
 
 COPIER = str(Path(sys.executable).parent / "copier")
@@ -71,33 +70,9 @@ def median_of(repeat: int, action: Callable[[int], object]) -> float:
     return statistics.median(timed(functools.partial(action, i)) for i in range(repeat))
 
 
-def first_green(template: Path, work: Path) -> list[tuple[str, float]]:
-    dst = work / "green"
-    phases: list[tuple[str, float]] = [("copy", timed(lambda: copier_copy(template, dst, {})))]
-    git(dst, "init", "--quiet")
-    git(dst, "add", "--all")
-    git(dst, "commit", "--quiet", "--no-verify", "-m", "init")
-    project = Project(dst, "my_ml_project", project_env(find_python("3.12")))
-    for phase in ("setup", "check", "pipeline"):
-        phases.append((f"make {phase}", timed(functools.partial(project.ok, "make", phase, timeout=1800))))
-
-    def serve_smoke() -> None:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {**project.env, "HOST": "127.0.0.1", "PORT": str(port)}
-        with serving(["make", "serve"], f"{base}/ready", cwd=dst, base_env=env):
-            instance = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
-            assert post_json(f"{base}/predict", {"instances": [instance]}).status == 200
-            assert http("GET", f"{base}/metrics").status == 200
-
-    phases.append(("serve smoke", timed(serve_smoke)))
-    return phases
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--skip-green", action="store_true", help="only the render timings")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
@@ -125,15 +100,6 @@ def main() -> int:
         for label, seconds in rows:
             print(f"| {label:<40} | {seconds:8.2f} | {seconds / floor:8.2f} |")
 
-        if not args.skip_green:
-            phases = first_green(template, work)
-            total = sum(seconds for _, seconds in phases)
-            print("\nTime to first green (default project, warm uv cache):\n")
-            print(f"| {'phase':<20} | {'seconds':>8} | {'share':>6} |")
-            print(f"|{'-' * 22}|{'-' * 10}|{'-' * 8}|")
-            for label, seconds in phases:
-                print(f"| {label:<20} | {seconds:8.1f} | {seconds / total:6.0%} |")
-            print(f"| {'total':<20} | {total:8.1f} | {1:6.0%} |")
     return 0
 
 
