@@ -54,7 +54,9 @@ def file_url(model_dir: str, name: str) -> str:
 def write_model(model_dir: str, model_bytes: bytes, metadata: ModelMetadata) -> None:
     """Write the model, then its metadata and card (each write is atomic; see storage)."""
     storage.write_bytes(file_url(model_dir, MODEL_FILE), model_bytes)
-    storage.write_text(file_url(model_dir, METADATA_FILE), metadata.model_dump_json(indent=2) + "\n")
+    # Fields that do not apply (no MLflow run, a local training file) are left out of the file.
+    record = metadata.model_dump_json(indent=2, exclude_none=True)
+    storage.write_text(file_url(model_dir, METADATA_FILE), record + "\n")
     storage.write_text(file_url(model_dir, CARD_FILE), render_model_card(metadata))
 
 
