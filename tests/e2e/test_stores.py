@@ -33,24 +33,29 @@ class StoreFlows:
     credentials_hint: ClassVar[str]
     """Where the project's message for refused credentials tells the user to look."""
 
-    def start(self, workdir: Path) -> AbstractContextManager[Store]:
+    @classmethod
+    def start(cls, workdir: Path) -> AbstractContextManager[Store]:
         raise NotImplementedError
 
-    def dvc_answers(self, store: Store) -> dict[str, str]:
+    @classmethod
+    def dvc_answers(cls, store: Store) -> dict[str, str]:
         """Answers the DVC project is rendered with, beyond the storage backend."""
         return {}
 
+    # Class-scoped fixtures are classmethods: they run once for all the tests of a backend.
     @pytest.fixture(scope="class")
-    def store(self, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-        with self.start(tmp_path_factory.mktemp(f"{self.backend}-store")) as running:
+    @classmethod
+    def store(cls, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+        with cls.start(tmp_path_factory.mktemp(f"{cls.backend}-store")) as running:
             yield running
 
     @pytest.fixture(scope="class")
+    @classmethod
     def dvc_project(
-        self, store: Store, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+        cls, store: Store, template_repo: Path, tmp_path_factory: pytest.TempPathFactory
     ) -> Project:
-        folder = tmp_path_factory.mktemp(self.backend)
-        return store_flow.make_project(store, template_repo, folder, dvc=True, **self.dvc_answers(store))
+        folder = tmp_path_factory.mktemp(cls.backend)
+        return store_flow.make_project(store, template_repo, folder, dvc=True, **cls.dvc_answers(store))
 
     def test_dvc_push_pull_reproduces(self, dvc_project: Project) -> None:
         store_flow.check_dvc_round_trip(dvc_project)
@@ -73,10 +78,12 @@ class TestS3(StoreFlows):
     backend = "s3"
     credentials_hint = "AWS_PROFILE"
 
-    def start(self, workdir: Path) -> AbstractContextManager[Store]:
+    @classmethod
+    def start(cls, workdir: Path) -> AbstractContextManager[Store]:
         return moto_s3(store_flow.BUCKET, store_flow.PREFIX)
 
-    def dvc_answers(self, store: Store) -> dict[str, str]:
+    @classmethod
+    def dvc_answers(cls, store: Store) -> dict[str, str]:
         return {"s3_endpoint_url": store.endpoint}
 
     def test_missing_credentials_are_named(self, dvc_project: Project) -> None:
@@ -104,7 +111,8 @@ class TestGcs(StoreFlows):
     backend = "gcs"
     credentials_hint = "gcloud auth application-default login"
 
-    def start(self, workdir: Path) -> AbstractContextManager[Store]:
+    @classmethod
+    def start(cls, workdir: Path) -> AbstractContextManager[Store]:
         return gcs_emulator(workdir)
 
 
@@ -112,5 +120,6 @@ class TestAzure(StoreFlows):
     backend = "azure"
     credentials_hint = "AZURE_STORAGE_CONNECTION_STRING"
 
-    def start(self, workdir: Path) -> AbstractContextManager[Store]:
+    @classmethod
+    def start(cls, workdir: Path) -> AbstractContextManager[Store]:
         return azurite_blob(workdir)
