@@ -35,6 +35,10 @@ def test_all_off_make_check(all_off_project: Project) -> None:
     assert {"drift", "docs", "data-push", "mlflow-ui"}.isdisjoint(listed), listed
     assert {"setup", "check", "pipeline", "serve", "docker-build"} <= listed, listed
     all_off_project.ok("make", "check", timeout=900)
+    # Every test, the slow ones included (every estimator without MLflow), under branch coverage
+    # and the project's threshold.
+    report = all_off_project.ok("make", "coverage", timeout=900)
+    assert "Required test coverage of 85" in report, report[-3000:]
 
 
 def test_all_off_pipeline_without_dvc_or_mlflow(all_off_pipeline: Project) -> None:

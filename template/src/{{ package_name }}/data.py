@@ -76,9 +76,12 @@ def ingest(params: Params) -> IngestResult:
 
     cfg = params.data
     raw = validate(load_source(cfg.source), LABELLED_SCHEMA, source=cfg.source)
-    train, test = train_test_split(
-        raw, test_size=cfg.test_size, random_state=params.seed, stratify=raw[TARGET]
-    )
+    try:
+        train, test = train_test_split(
+            raw, test_size=cfg.test_size, random_state=params.seed, stratify=raw[TARGET]
+        )
+    except ValueError as exc:  # too few rows of a label for the split data.test_size asks for
+        raise UsageError(f"data.test_size {cfg.test_size} cannot split {cfg.source}: {exc}") from None
     storage.write_csv(raw, cfg.raw_path)
     storage.write_csv(train, cfg.train_path)
     storage.write_csv(test, cfg.test_path)

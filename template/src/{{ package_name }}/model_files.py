@@ -1,7 +1,7 @@
 """The trained model's folder: the estimator, its metadata record and its model card.
 
-Train writes them; evaluate, the API and the tests read them. This module is the only place that
-spells a file name or a metadata field, so a new field is added once, here, with its type.
+Train writes them; evaluate, the API and the tests read them. In the package, this module is the only
+place that spells a file name or a metadata field, so a new field is added once, here, with its type.
 The folder may be a local path or an object-store URL (MODEL_DIR=s3://bucket/models).
 """
 

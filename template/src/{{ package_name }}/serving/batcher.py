@@ -50,13 +50,13 @@ class MicroBatcher:
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
-            await asyncio.sleep(0)  # let requests that arrived together join this batch
-            rows = len(batch[0][0])
-            while rows < self._max_rows and not self._queue.empty():
-                item = self._queue.get_nowait()
-                batch.append(item)
-                rows += len(item[0])
             try:
+                await asyncio.sleep(0)  # let requests that arrived together join this batch
+                rows = len(batch[0][0])
+                while rows < self._max_rows and not self._queue.empty():
+                    item = self._queue.get_nowait()
+                    batch.append(item)
+                    rows += len(item[0])
                 await self._run_batch(batch)
             except asyncio.CancelledError:
                 _fail(batch, RuntimeError("the batcher stopped"))
