@@ -125,6 +125,11 @@ def test_yamllint_fails_on_bad_yaml(tmp_path: Path) -> None:
     fails(artifacts.check_yamllint, tmp_path, match="yamllint")
 
 
+def test_typos_fails_on_a_misspelling(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'x'\n", "README.md": "Teh model is trained.\n"})
+    fails(artifacts.check_spelling, tmp_path, match="typos")
+
+
 def test_promtool_fails_on_broken_rule(tmp_path: Path) -> None:
     rules = "groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: sum(rate(x[5m])\n"
     write(tmp_path, {"monitoring/prometheus/alerts.yml": rules})
@@ -204,7 +209,7 @@ def test_missing_promtool_skips_outside_ci_only(monkeypatch: pytest.MonkeyPatch)
 
 def test_every_tool_but_promtool_comes_from_the_lock_file() -> None:
     """A new user gets the validators from `uv sync --locked` alone, nothing installed by hand."""
-    for name in ("shellcheck", "actionlint", "hadolint", "zizmor", "check-jsonschema", "yamllint"):
+    for name in ("shellcheck", "actionlint", "hadolint", "zizmor", "check-jsonschema", "yamllint", "typos"):
         tool = tools.find_tool(name)
         assert tool is not None and tool.parent == tools.VENV_BIN, f"{name}: {tool}"
 

@@ -246,6 +246,12 @@ def check_yamllint(project: Path) -> None:
     run_ok([yamllint, "--format", "parsable", "-c", configs[0], "."], project, inputs=inputs)
 
 
+def check_spelling(project: Path) -> None:
+    """typos with the project's own [tool.typos] settings, as its `make lint` runs it."""
+    if (project / "pyproject.toml").is_file():
+        run_ok([require_tool("typos"), "--format", "brief"], project)
+
+
 def _yaml_documents(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
@@ -433,6 +439,8 @@ def check_all(project: Path, workdir: Path, checks: Checks) -> None:
         check_compose(project)
     with checks.check("yamllint"):
         check_yamllint(project)
+    with checks.check("typos"):
+        check_spelling(project)
     with checks.check("promtool"):
         check_prometheus(project)
     with checks.check("grafana dashboards"):
