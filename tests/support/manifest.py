@@ -70,18 +70,24 @@ ADDED_BY: list[tuple[str, Callable[[Answers], bool], set[str]]] = [
     (
         "deployment_target=docker-compose",
         lambda a: a["deployment_target"] == "docker-compose",
-        {"compose.yaml"},
+        {"deploy/compose/compose.yaml"},
     ),
     (
         "monitoring=metrics|both",
         lambda a: a["monitoring"] in {"metrics", "both"},
         {
             "monitoring/grafana/dashboards/api.json",
-            "monitoring/grafana/provisioning/dashboards/dashboards.yml",
-            "monitoring/grafana/provisioning/datasources/prometheus.yml",
             "monitoring/prometheus/alerts.test.yml",
             "monitoring/prometheus/alerts.yml",
-            "monitoring/prometheus/prometheus.yml",
+        },
+    ),
+    (
+        "deployment_target=docker-compose, monitoring=metrics|both",
+        lambda a: a["deployment_target"] == "docker-compose" and a["monitoring"] in {"metrics", "both"},
+        {
+            "deploy/compose/grafana/provisioning/dashboards/dashboards.yml",
+            "deploy/compose/grafana/provisioning/datasources/prometheus.yml",
+            "deploy/compose/prometheus.yml",
         },
     ),
     (

@@ -14,9 +14,11 @@ MLflow) and the checks that an update merged cleanly.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +84,39 @@ def build_versions(
     if make_new is not None:
         make_new(dst)
     _commit_and_tag(dst, V2)
+    return dst
+
+
+PRE_TARGET_FOLDERS = "0ae10b99da2cc971a2ab68860a412a2aaff869e0"
+"""The last template commit before each deployment target got a folder of its own (deploy/<target>/,
+v1.0.0): compose.yaml and the compose stack's Prometheus and Grafana files were elsewhere."""
+
+
+def build_from_history(
+    dst: Path, old_commit: str, old_tag: str, new_tag: str, root: Path = TEMPLATE_ROOT
+) -> Path:
+    """A template repo at `dst` with `old_tag` on the template as committed at `old_commit` in this
+    repository's history and `new_tag` on the working tree (HEAD)."""
+    dst.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", old_commit],
+        cwd=root,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
+    if archive.returncode != 0:
+        raise AssertionError(
+            f"commit {old_commit} is not in this clone's history (a shallow clone?): "
+            f"{archive.stderr.decode(errors='replace').strip()}"
+        )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(dst, filter="data")
+    git(dst, "init", "--quiet", "--initial-branch=main")
+    _commit_and_tag(dst, old_tag)
+    _clear(dst)
+    copy_working_tree(dst, root)
+    _commit_and_tag(dst, new_tag)
     return dst
 
 
@@ -343,8 +378,10 @@ def copier_cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def cli_update(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`copier update --defaults ARGS` in `project`; fails unless it exits 0."""
-    result = copier_cli(project, "update", "--defaults", *args)
+    """`copier update --defaults --trust ARGS` in `project` (the template ships migrations, which
+    need --trust); fails unless it exits 0."""
+    trust = () if "--trust" in args else ("--trust",)
+    result = copier_cli(project, "update", "--defaults", *trust, *args)
     assert result.returncode == 0, (
         f"copier update {' '.join(args)} exited {result.returncode}:\n{result.stdout}"
     )

@@ -1,8 +1,8 @@
 """Migrations on synthetic template releases: a renamed file, a renamed question and a new boolean
 question, each with hooks/migrate.py called from a `before` migration, and what happens without it.
 
-Releases are built in temporary repos (tests/support/versions.py); the real copier.yml holds no
-migration yet.
+Releases are built in temporary repos (tests/support/versions.py). The last test runs the real
+migrations of copier.yml from the template as committed before them.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from tests.support.snapshot import read_answers
 from tests.support.versions import (
     NEW_BOOL_QUESTION,
     PACKAGE,
+    PRE_TARGET_FOLDERS,
     USER_FILE,
     V2,
     append_text,
     assert_merged_cleanly,
+    build_from_history,
     build_versions,
     cli_update,
     commit_all,
@@ -145,3 +147,53 @@ def test_new_boolean_question_keeps_existing_features(tmp_path: Path) -> None:
     # The question does gate the files: answered false, v2.0.0 renders no serving package.
     without = copy_version(template, tmp_path / "without", ref=V2, **{NEW_BOOL_QUESTION: False})
     assert not (without / f"src/{PACKAGE}/serving").exists()
+
+
+def test_v1_moves_the_compose_stack_into_its_target_folder(tmp_path: Path) -> None:
+    """The real migrations of copier.yml: a project rendered before deployment targets got folders of
+    their own (the template as committed then, from this repository's history) updates to the working
+    tree; the team's edits of compose.yaml and the compose stack's Prometheus and Grafana files follow
+    them into deploy/compose/, and every other file merges cleanly."""
+    template = build_from_history(tmp_path / "template", PRE_TARGET_FOLDERS, "v0.9.0", "v1.0.0")
+    project = copy_version(template, tmp_path / "project", ref="v0.9.0")
+    moved = {
+        "compose.yaml": "deploy/compose/compose.yaml",
+        "monitoring/prometheus/prometheus.yml": "deploy/compose/prometheus.yml",
+        "monitoring/grafana/provisioning/datasources/prometheus.yml": (
+            "deploy/compose/grafana/provisioning/datasources/prometheus.yml"
+        ),
+        "monitoring/grafana/provisioning/dashboards/dashboards.yml": (
+            "deploy/compose/grafana/provisioning/dashboards/dashboards.yml"
+        ),
+    }
+    assert set(moved) <= working_files(project)
+    init_repo(project)
+    edits = {
+        "compose.yaml": ("      LOG_LEVEL: ${LOG_LEVEL:-info}\n", "      LOG_LEVEL: ${LOG_LEVEL:-debug}\n"),
+        "monitoring/prometheus/prometheus.yml": ("  scrape_interval: 15s\n", "  scrape_interval: 30s\n"),
+        "monitoring/grafana/provisioning/datasources/prometheus.yml": (
+            "    editable: false\n",
+            "    editable: true\n",
+        ),
+    }
+    for relpath, (old, new) in edits.items():
+        replace_once_in(project, relpath, old, new)
+    team_note = "\n# Team: dashboards reviewed monthly.\n"
+    append_text(project, "monitoring/grafana/provisioning/dashboards/dashboards.yml", team_note)
+    commit_all(project, "Team edits")
+
+    result = cli_update(project)
+    for old, new in moved.items():
+        assert f"renamed {old} -> {new}" in result.stdout, result.stdout
+
+    values = resolved_values({})
+    assert working_files(project) == expected_files(values)
+    assert read_answers(project)["_commit"] == "v1.0.0"
+    for relpath, (_, new_line) in edits.items():
+        assert new_line in read_text(project, moved[relpath]), relpath
+    assert team_note in read_text(project, moved["monitoring/grafana/provisioning/dashboards/dashboards.yml"])
+    # The lines the team changed come back as conflicts to review at the new paths (copier has no
+    # common base there); no other file conflicts.
+    assert set(unmerged(project)) <= set(moved.values())
+    assert set(conflict_markers(project)) <= set(moved.values())
+    assert "      LOG_LEVEL: ${LOG_LEVEL:-debug}\n=======\n" in read_text(project, moved["compose.yaml"])
