@@ -11,6 +11,8 @@ cd "$root"
 tier=default
 case "${1:-}" in default|fast|slow) tier=$1; shift ;; esac
 "$UV" sync --locked
+# checkov has a lock of its own (tools/checkov: it cannot share this one's pins), and its own venv.
+UV_PROJECT_ENVIRONMENT=$root/.cache/k8s-tools/checkov "$UV" sync --locked --quiet --project tools/checkov
 
 # pytest exits 5 when a selection holds no test; an empty tier is not a failure.
 run() {
