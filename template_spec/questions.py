@@ -7,6 +7,7 @@ the same Jinja setup copier uses; nothing here repeats a rule by hand.
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -215,6 +216,11 @@ def cast(question: Question, value: Any) -> Any:
         return int(value)
     if question.type == "float":
         return float(value)
+    # copier parses a rendered default of a yaml or json question (the fact tables of copier.yml).
+    if question.type == "yaml" and isinstance(value, str):
+        return yaml.safe_load(value)
+    if question.type == "json" and isinstance(value, str):
+        return json.loads(value)
     return value
 
 

@@ -90,18 +90,23 @@ def test_default_pipeline_runs_through_dvc_and_registers_the_model(
     metrics = json.loads((project.path / "reports/metrics.json").read_text())
     assert metrics["accuracy"] >= 0.8
 
+    # Evaluate registers the model as the challenger; the first version of all is the champion too
+    # (later ones only by `promote`).
     registered = json.loads(
         project.python(
             "import json; from mlflow import MlflowClient;"
             "c = MlflowClient('sqlite:///mlflow.db');"
-            f"v = c.get_model_version_by_alias('{project.package}', 'champion');"
+            f"v = c.get_model_version_by_alias('{project.package}', 'challenger');"
+            f"aliases = c.get_registered_model('{project.package}').aliases;"
             "print(json.dumps({'run': v.run_id, 'version': v.version,"
+            " 'aliases': {k: str(n) for k, n in aliases.items()},"
             " 'acc': c.get_run(v.run_id).data.metrics['accuracy']}))"
         )
         .strip()
         .splitlines()[-1]
     )
     assert registered["run"] == metadata["mlflow_run_id"]
+    assert registered["aliases"] == {"challenger": "1", "champion": "1"}, registered
     assert registered["acc"] == metrics["accuracy"]
 
     # .gitignore files keep data, models and the MLflow store out of git; DVC tracks them instead.

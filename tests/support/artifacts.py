@@ -126,10 +126,15 @@ def _legit_constructs(relpath: str, line: str) -> str:
     """The line with the non-Jinja brace constructs legitimate in this file removed."""
     if relpath.startswith(".github/") and relpath.endswith((".yml", ".yaml")):
         line = _GITHUB_EXPRESSION.sub("", line)
-    grafana = relpath.startswith("monitoring/grafana/") and relpath.endswith(".json")
-    if grafana and re.match(r'\s*"legendFormat"\s*:', line):
+    # The dashboard and the alert rules, and their copies in the Kubernetes base.
+    grafana = relpath.startswith(("monitoring/grafana/", "deploy/kubernetes/base/dashboards/"))
+    if grafana and relpath.endswith(".json") and re.match(r'\s*"legendFormat"\s*:', line):
         line = _GRAFANA_LEGEND.sub("", line)
-    if relpath.startswith("monitoring/prometheus/") and relpath.endswith((".yml", ".yaml")):
+    rules = (
+        relpath.startswith("monitoring/prometheus/")
+        or relpath == "deploy/kubernetes/base/prometheusrule.yaml"
+    )
+    if rules and relpath.endswith((".yml", ".yaml")):
         line = _PROMETHEUS_TEMPLATE.sub("", line)
     if relpath == "Makefile" or relpath.endswith(".sh") or relpath.startswith(".github/"):
         line = _SHELL_LENGTH.sub("", line)
@@ -488,6 +493,11 @@ def check_shell_scripts(project: Path) -> None:
         run_ok([require_tool("shellcheck"), *scripts], cwd=project)
 
 
+KUBERNETES_VERSION = "1.29"
+"""Kubernetes version the rendered manifests are validated against: the default K8S_VERSION of the
+project's kubernetes.mk (keep them equal)."""
+
+
 def check_all(project: Path, workdir: Path, checks: Checks) -> None:
     """Every artifact validator on one rendered project, failures collected in `checks`."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -513,6 +523,11 @@ def check_all(project: Path, workdir: Path, checks: Checks) -> None:
         check_compose_prometheus(project, workdir)
     with checks.check("grafana dashboards"):
         check_grafana_dashboards(project, workdir)
+    if (project / "deploy" / "kubernetes").is_dir():
+        from tests.support import kube  # imports this module
+
+        with checks.check("kubernetes (kustomize, schemas, CRDs, references, promtool, checkov)"):
+            kube.check_kubernetes(project, KUBERNETES_VERSION, workdir=workdir / "kubernetes")
     with checks.check("pre-commit validate-config"):
         check_pre_commit(project, workdir)
     with checks.check("mkdocs build --strict"):

@@ -65,12 +65,61 @@ ADDED_BY: list[tuple[str, Callable[[Answers], bool], set[str]]] = [
     (
         "experiment_tracking=mlflow",
         lambda a: a["experiment_tracking"] == "mlflow",
-        {"src/{pkg}/tracking.py"},
+        {"src/{pkg}/tracking.py", "tests/test_registry.py"},
     ),
     (
         "deployment_target=docker-compose",
         lambda a: a["deployment_target"] == "docker-compose",
-        {"deploy/compose/compose.yaml"},
+        {"deploy/compose/README.md", "deploy/compose/compose.mk", "deploy/compose/compose.yaml"},
+    ),
+    (
+        "deployment_target=kubernetes",
+        lambda a: a["deployment_target"] == "kubernetes",
+        {
+            "deploy/kubernetes/.gitignore",
+            "deploy/kubernetes/README.md",
+            "deploy/kubernetes/deploy.sh",
+            "deploy/kubernetes/kubernetes.mk",
+            "deploy/kubernetes/base/deployment.yaml",
+            "deploy/kubernetes/base/hpa.yaml",
+            "deploy/kubernetes/base/kustomization.yaml",
+            "deploy/kubernetes/base/networkpolicy.yaml",
+            "deploy/kubernetes/base/pdb.yaml",
+            "deploy/kubernetes/base/service.yaml",
+            "deploy/kubernetes/base/serviceaccount.yaml",
+            "deploy/kubernetes/base/settings.env",
+            "deploy/kubernetes/overlays/production/kustomization.yaml",
+            "deploy/kubernetes/overlays/staging/kustomization.yaml",
+        },
+    ),
+    (
+        "deployment_target=kubernetes, monitoring=metrics|both",
+        lambda a: a["deployment_target"] == "kubernetes" and a["monitoring"] in {"metrics", "both"},
+        {
+            "deploy/kubernetes/sync_monitoring.py",
+            "deploy/kubernetes/base/dashboards/api.json",
+            "deploy/kubernetes/base/prometheusrule.yaml",
+            "deploy/kubernetes/base/servicemonitor.yaml",
+        },
+    ),
+    (
+        "deployment_target=kubernetes, monitoring=drift|both, data_storage!=local",
+        lambda a: (
+            a["deployment_target"] == "kubernetes"
+            and a["monitoring"] in {"drift", "both"}
+            and a["data_storage"] != "local"
+        ),
+        {"deploy/kubernetes/base/drift-cronjob.yaml"},
+    ),
+    (
+        "deployment_target!=none, docs_site",
+        lambda a: a["deployment_target"] != "none" and bool(a["docs_site"]),
+        {"docs/deployment.md"},
+    ),
+    (
+        "deployment_target!=none, ci_provider=github",
+        lambda a: a["deployment_target"] != "none" and a["ci_provider"] == "github",
+        {".github/workflows/cd.yml"},
     ),
     (
         "monitoring=metrics|both",

@@ -201,7 +201,9 @@ OLDER_CHANGES: tuple[TemplateChange, ...] = (
             '`{"predictions": [...], "model_version": "..."}`; bad input gets a 422 naming the '
             "field, a body over `MAX_BODY_BYTES` a 413 |\n"
             "| `GET /health` | the process is up |\n"
-            "| `GET /ready` | a model is loaded (503 until `make pipeline` has produced one) |\n"
+            "| `GET /ready` | a model is loaded (503 until `make pipeline` has produced one), with its"
+            " version{% if use_mlflow %} and, for a model exported from the registry (`make model-fetch`),"
+            " its registered name and version{% endif %} |\n"
             "| `GET /metrics` | Prometheus metrics: requests, latency, errors, predictions, batch "
             "sizes, model version |\n"
             "| `GET /docs` | OpenAPI UI |\n\n"

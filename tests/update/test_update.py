@@ -181,6 +181,31 @@ ANSWER_CHANGES = [
             ),
             (),
         ),
+        # Deployment targets: compose -> kubernetes -> none -> kubernetes -> compose, object storage
+        # included (its workload identity and drift CronJob come and go with the target).
+        (AnswerChange({}, {"deployment_target": "kubernetes"}, via="cli"), ()),
+        (
+            AnswerChange(
+                {"deployment_target": "kubernetes"},
+                {"deployment_target": "none", "monitoring": "drift"},
+            ),
+            (),
+        ),
+        (
+            AnswerChange(
+                {"deployment_target": "none", "data_storage": "s3"},
+                {"deployment_target": "kubernetes", "monitoring": "both"},
+                via="cli",
+            ),
+            (),
+        ),
+        (
+            AnswerChange(
+                {"deployment_target": "kubernetes", "data_storage": "gcs"},
+                {"deployment_target": "docker-compose"},
+            ),
+            (),
+        ),
         # Every pair of neighbours of the cycle, in both directions.
         *[
             (AnswerChange({"monitoring": old}, {"monitoring": new}), ())
@@ -289,8 +314,8 @@ def test_missing_answers_file_is_refused(older_template: Path, tmp_path: Path) -
     assert fingerprint(project, working_files(project)) == files
 
 
-MAKEFILE_LAST_LINE = "\tdocker build -t my-ml-project:latest .\n"
-MAKEFILE_USER_LINE = "\tdocker build --pull -t my-ml-project:latest .\n"
+MAKEFILE_LAST_LINE = "include $(wildcard deploy/*/*.mk)\n"
+MAKEFILE_USER_LINE = "include $(wildcard deploy/*/*.mk) $(wildcard team/*.mk)\n"
 
 
 def _conflicting_project(template: Path, dst: Path) -> Path:
@@ -327,7 +352,7 @@ def test_conflict_rej_mode_writes_a_rej_file(older_template: Path, tmp_path: Pat
     cli_update(project, "--conflict", "rej")
 
     assert (project / "Makefile.rej").is_file()
-    assert "--pull" in read_text(project, "Makefile.rej")
+    assert "team/*.mk" in read_text(project, "Makefile.rej")
     assert change("Makefile clean target").arrived in read_text(project, "Makefile")
     assert not conflict_markers(project)
     assert "?? Makefile.rej" in git(project, "status", "--porcelain")

@@ -9,11 +9,35 @@ import time
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+class InfoMetric(Collector):
+    """A gauge of value 1 whose labels describe the served model: `version` (the content hash of its
+    file) and whatever else the API knows about it (serving/app.py). Prometheus treats an absent label
+    like an empty one, so `max by (version) (model_info)` finds the model whichever labels it has."""
+
+    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._labels: dict[str, str] = {}
+        registry.register(self)
+
+    def set(self, labels: dict[str, str]) -> None:
+        self._labels = dict(labels)
+
+    def collect(self) -> Iterable[Metric]:
+        family = GaugeMetricFamily(self._name, self._documentation, labels=list(self._labels))
+        if self._labels:
+            family.add_metric(list(self._labels.values()), 1)
+        yield family
 
 
 class ApiMetrics:
@@ -46,11 +70,8 @@ class ApiMetrics:
             buckets=BATCH_BUCKETS,
             registry=self.registry,
         )
-        self.model_info = Gauge(
-            "model_info",
-            "The served model version (value is always 1)",
-            ("version",),
-            registry=self.registry,
+        self.model_info = InfoMetric(
+            "model_info", "The served model version (value is always 1)", registry=self.registry
         )
         self.model_ready = Gauge(
             "model_ready", "1 when a model is loaded and warmed up", registry=self.registry

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import DataValidationError
 from ..features import FEATURES
-from ..model_files import read_estimator, read_metadata
+from ..model_files import ModelMetadata, read_estimator, read_metadata
 
 
 class ModelNotAvailableError(RuntimeError):
@@ -21,6 +21,7 @@ class LoadedModel:
     estimator: Any
     version: str
     features: tuple[str, ...]
+    metadata: ModelMetadata
 
     def predict(self, rows: np.ndarray) -> list[str]:
         return [str(label) for label in self.estimator.predict(rows)]
@@ -38,6 +39,8 @@ def load_model(model_dir: str) -> LoadedModel:
         raise ModelNotAvailableError(
             f"the model in {model_dir} expects features {metadata.features}, the API serves {FEATURES}"
         )
-    model = LoadedModel(estimator=estimator, version=metadata.model_version, features=metadata.features)
+    model = LoadedModel(
+        estimator=estimator, version=metadata.model_version, features=metadata.features, metadata=metadata
+    )
     model.predict(np.zeros((1, len(FEATURES))))  # warm-up: first call pays for lazy initialisation
     return model
