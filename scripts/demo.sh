@@ -70,6 +70,10 @@ status=$?
 set -e
 [ "$status" -eq 1 ] || { echo "error: expected drift (exit 1), got exit $status" >&2; exit 1; }
 
+step "make model-fetch (what delivery ships: the registered model MLflow's champion alias points at)"
+make model-fetch
+python3 -c 'import json; m = json.load(open("build/model/metadata.json")); print("build/model: registered version", m["registered_version"], "of", m["registered_model"], "- model", m["model_version"])'
+
 step "Done. Where to look in $dest:"
 cat <<TXT
   models/model_card.md               the model card of this training run
@@ -77,6 +81,9 @@ cat <<TXT
   reports/drift/report.html          drift report on held-out data (no drift)
   reports/drift-shifted/report.html  drift report on shifted data (drift found)
   dvc.lock                           exact data and model hashes of the pipeline run
+  build/model/                       the registered champion, as CD builds it into the image
+  deploy/compose/                    the deployment (make deploy, status, logs); render with
+                                     -d deployment_target=kubernetes for deploy/kubernetes/
   make mlflow-ui                     runs and the registered model at http://127.0.0.1:5000
   make serve                         the API, with docs at http://127.0.0.1:8000/docs
 TXT

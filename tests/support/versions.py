@@ -111,7 +111,11 @@ def build_from_history(
             f"{archive.stderr.decode(errors='replace').strip()}"
         )
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(dst, filter="data")
+        # The "data" filter (Python 3.11.4+) refuses links out of dst; git archive writes none.
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dst, filter="data")
+        else:
+            tar.extractall(dst)
     git(dst, "init", "--quiet", "--initial-branch=main")
     _commit_and_tag(dst, old_tag)
     _clear(dst)
