@@ -55,6 +55,20 @@ def test_snapshot_commits_every_file_of_the_working_tree(template_repo: Path) ->
     assert git(template_repo, "tag", "--points-at", "HEAD").split() == [SNAPSHOT_TAG]
 
 
+# ---------------------------------------------------------------- file endings
+
+
+@pytest.mark.parametrize("text", ["no newline", "two newlines\n\n"])
+def test_bad_file_ending_is_caught(tmp_path: Path, text: str) -> None:
+    write(tmp_path, {"docs/page.md": text})
+    fails(artifacts.check_file_endings, tmp_path, match="docs/page.md")
+
+
+def test_good_file_endings_pass(tmp_path: Path) -> None:
+    write(tmp_path, {"docs/page.md": "one line\n", "empty.txt": ""})
+    artifacts.check_file_endings(tmp_path)
+
+
 # ---------------------------------------------------------------- leftover Jinja
 
 

@@ -156,6 +156,22 @@ def check_no_leftover_jinja(project: Path) -> None:
     assert not problems, "leftover Jinja:\n" + "\n".join(problems)
 
 
+def check_file_endings(project: Path) -> None:
+    """Every non-empty text file ends with exactly one newline, as the project's pre-commit
+    end-of-file-fixer demands (a template's whitespace control easily leaves none, or a blank line)."""
+    problems = []
+    for relpath in sorted(project_files(project)):
+        try:
+            text = (project / relpath).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, IsADirectoryError):
+            continue
+        if text and not text.endswith("\n"):
+            problems.append(f"{relpath}: no newline at the end")
+        elif text.endswith("\n\n") or text.endswith("\n\r\n"):
+            problems.append(f"{relpath}: blank lines at the end")
+    assert not problems, "file endings:\n" + "\n".join(problems)
+
+
 def check_answers_file(
     project: Path, template_repo: Path, expected: dict[str, Any], derived: frozenset[str]
 ) -> None:
@@ -503,6 +519,8 @@ def check_all(project: Path, workdir: Path, checks: Checks) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     with checks.check("leftover jinja"):
         check_no_leftover_jinja(project)
+    with checks.check("file endings"):
+        check_file_endings(project)
     with checks.check("json/toml parse"):
         check_data_files(project)
     with checks.check("ruff"):
