@@ -69,6 +69,33 @@ def test_good_file_endings_pass(tmp_path: Path) -> None:
     artifacts.check_file_endings(tmp_path)
 
 
+# ---------------------------------------------------------------- runbook links
+
+RULES = """groups:
+  - name: api
+    rules:
+      - alert: ApiDown
+        expr: up == 0
+        annotations:
+          runbook_url: docs/runbook.md#api-down
+"""
+
+
+def test_alert_without_its_runbook_section_is_caught(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {"monitoring/prometheus/alerts.yml": RULES, "docs/runbook.md": "# Runbook\n\n## API is down\n"},
+    )
+    fails(artifacts.check_runbook_links, tmp_path, match="ApiDown")
+
+
+def test_alert_with_its_runbook_section_passes(tmp_path: Path) -> None:
+    write(
+        tmp_path, {"monitoring/prometheus/alerts.yml": RULES, "docs/runbook.md": "# Runbook\n\n## API down\n"}
+    )
+    artifacts.check_runbook_links(tmp_path)
+
+
 # ---------------------------------------------------------------- leftover Jinja
 
 

@@ -172,6 +172,32 @@ def check_file_endings(project: Path) -> None:
     assert not problems, "file endings:\n" + "\n".join(problems)
 
 
+def _anchor(heading: str) -> str:
+    """The anchor mkdocs (Python-Markdown's toc) gives a heading."""
+    return re.sub(r"[\s-]+", "-", re.sub(r"[^\w\s-]", "", heading.strip().lower())).strip("-")
+
+
+def check_runbook_links(project: Path) -> None:
+    """Every alert's runbook_url names a section of the runbook (the on-call engineer's first click)."""
+    runbook = project / "docs" / "runbook.md"
+    rule_files = _files(project, "monitoring/prometheus/alerts.yml")
+    if not runbook.is_file() or not rule_files:
+        return
+    anchors = {
+        _anchor(line[3:])
+        for line in runbook.read_text(encoding="utf-8").splitlines()
+        if line.startswith("## ")
+    }
+    problems = []
+    for rule_file in rule_files:
+        for group in (_yaml_documents(rule_file) or {}).get("groups", []):
+            for rule in group.get("rules", []):
+                url = (rule.get("annotations") or {}).get("runbook_url")
+                if rule.get("alert") and (not url or url.partition("#")[2] not in anchors):
+                    problems.append(f"{rule['alert']}: runbook_url {url!r} matches no '## ' section")
+    assert not problems, "runbook links:\n" + "\n".join(problems)
+
+
 def check_answers_file(
     project: Path, template_repo: Path, expected: dict[str, Any], derived: frozenset[str]
 ) -> None:
@@ -521,6 +547,8 @@ def check_all(project: Path, workdir: Path, checks: Checks) -> None:
         check_no_leftover_jinja(project)
     with checks.check("file endings"):
         check_file_endings(project)
+    with checks.check("runbook links of the alerts"):
+        check_runbook_links(project)
     with checks.check("json/toml parse"):
         check_data_files(project)
     with checks.check("ruff"):
