@@ -242,9 +242,8 @@ def test_serving_image_environment_serves(k8s_project: Project, image_env: Path)
         assert container["command"] == image_cmd
         answer = post_json(f"{base}/predict", {"instances": [SETOSA]})
         assert answer.status == 200 and answer.json()["predictions"] == ["setosa"], answer.body
-    size = _size_mb(image_env)
-    print(f"\nserving environment (the image's /app/.venv): {size:.0f} MB")
-    assert size > 0
+    # Reported, not asserted: the size is a number to watch, not a pass/fail line.
+    print(f"\nserving environment (the image's /app/.venv): {_size_mb(image_env):.0f} MB")
 
 
 # ---------------------------------------------------------------- delivery: the model from the registry
