@@ -2,7 +2,9 @@
 # Sourced by the other scripts: puts a working `uv` in $UV (installs it into .cache/ if missing).
 # Needs only Python 3.11+ with venv/pip; uv then fetches every other package from PyPI.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-export UV_CACHE_DIR=${UV_CACHE_DIR:-$root/.cache/uv}
+# The uv cache lives outside the clone, so consecutive runs on one machine (CI's fresh clones included)
+# find the wheels they downloaded before: PyTorch's alone are gigabytes.
+export UV_CACHE_DIR=${UV_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/copier-mlops/uv}
 if command -v uv >/dev/null 2>&1; then
   UV=$(command -v uv)
 else

@@ -71,7 +71,9 @@ def is_templated(value: Any) -> bool:
 
 def refused_when() -> dict[tuple[str, Any], list[str]]:
     """For each refused choice: when it is refused and why, from every combination of the axes."""
-    axes = spec.axes()
+    # Only the axes a rule reads can decide a refusal (spec.refusal_inputs): the others never appear
+    # in a condition, since every value of theirs is refused alike.
+    axes = tuple(axis for axis in spec.axes() if axis.name in spec.refusal_inputs())
     refused: dict[tuple[str, Any], list[dict[str, Any]]] = defaultdict(list)
     reasons: dict[tuple[str, Any], set[str]] = defaultdict(set)
     for answers in spec.combinations(axes):

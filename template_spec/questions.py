@@ -265,8 +265,50 @@ def _check(q: Question, value: Any, context: Mapping[str, Any]) -> str:
 
 
 def refusal(answers: Mapping[str, Any]) -> str | None:
-    """Why copier refuses these answers (its validator's message), or None if it accepts them."""
-    return resolve(answers).reason
+    """Why copier refuses these answers (its validator's message), or None if it accepts them.
+
+    Only the answers a refusal can depend on are resolved (`refusal_inputs`), once per distinct set of
+    their values: the matrix and the options page ask this of every combination of the axes.
+    """
+    relevant = refusal_inputs()
+    key = tuple(sorted((name, value) for name, value in answers.items() if name in relevant))
+    try:
+        return _refusal_of(key)
+    except TypeError:  # an unhashable answer: resolve it whole
+        return resolve(answers).reason
+
+
+@functools.cache
+def _refusal_of(relevant_answers: tuple[tuple[str, Any], ...]) -> str | None:
+    return resolve(dict(relevant_answers)).reason
+
+
+@functools.cache
+def refusal_inputs() -> frozenset[str]:
+    """The questions whose answers can change whether copier refuses: those with a validator (on the
+    question or a choice), and every name their validators, `when`s and defaults read, transitively.
+    An answer to any other question is a valid choice whose value no rule reads."""
+
+    def inputs(value: Any) -> set[str]:
+        return set(template_inputs(value)) if isinstance(value, str) else set()
+
+    by_name = {q.name: q for q in questions()}
+    validated = {q.name for q in questions() if q.validator or any(c.validator for c in q.choices)}
+    pending = set(validated)
+    for name in validated:
+        q = by_name[name]
+        pending |= inputs(q.validator)
+        for choice in q.choices:
+            pending |= inputs(choice.validator)
+    found: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in found or name not in by_name:
+            continue
+        found.add(name)
+        q = by_name[name]
+        pending |= inputs(q.default) | inputs(q.when)
+    return frozenset(found)
 
 
 def resolved_values(answers: Mapping[str, Any]) -> dict[str, Any]:

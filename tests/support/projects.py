@@ -13,8 +13,12 @@ from pathlib import Path
 from template_spec import TEMPLATE_ROOT
 from tests.support.process import GIT_ENV, git, run
 
-UV_CACHE_DIR = Path(os.environ.get("UV_CACHE_DIR", TEMPLATE_ROOT / ".cache" / "uv"))
-"""One uv cache for every generated project: after the first sync, each costs about a second."""
+UV_CACHE_DIR = Path(
+    os.environ.get("UV_CACHE_DIR")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "copier-mlops" / "uv"
+)
+"""One uv cache for every generated project: after the first sync, each costs about a second. It lives
+outside the clone (as scripts/bootstrap-uv.sh sets it), so a fresh clone on the same machine reuses it."""
 
 
 def find_python(version: str) -> Path:

@@ -29,7 +29,7 @@ def render_model_card(metadata: ModelMetadata) -> str:
         "| | |",
         "|---|---|",
         f"| Model version | `{metadata.model_version}` |",
-        f"| Estimator | {metadata.estimator} |",
+        f"| Estimator | {metadata.estimator} ({metadata.framework}, served as ONNX) |",
         f"| Trained at (UTC) | {metadata.trained_at} |",
         f"| Git commit | `{metadata.git_commit}` |",
         f"| Training data version | `{metadata.data_version}` ({metadata.train_rows} rows) |",
@@ -38,6 +38,8 @@ def render_model_card(metadata: ModelMetadata) -> str:
         lines.append(f"| Training data object version | `{metadata.data_object_version}` |")
     if metadata.data_source:
         lines.append(f"| Data source | `{metadata.data_source}` |")
+    for fact, value in metadata.training.items():
+        lines.append(f"| Training {fact.replace('_', ' ')} | `{value}` |")
     if metadata.mlflow_run_id:
         lines.append(f"| MLflow run | `{metadata.mlflow_run_id}` |")
     lines += [
@@ -47,7 +49,7 @@ def render_model_card(metadata: ModelMetadata) -> str:
         f"- Features: {', '.join(metadata.features)}",
         f"- Labels: {', '.join(metadata.labels)}",
         "",
-        "## Metrics (cross-validated on the training split)",
+        "## Metrics on the training split (cross-validated, or on its validation share)",
         "",
         "| metric | value |",
         "|---|---|",

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ..errors import DataValidationError
 from ..features import FEATURES
-from ..model_files import ModelMetadata, read_estimator, read_metadata
+from ..model_files import ModelMetadata, read_metadata, read_model
+from ..onnx_model import OnnxModel
 
 
 class ModelNotAvailableError(RuntimeError):
@@ -18,19 +18,19 @@ class ModelNotAvailableError(RuntimeError):
 
 @dataclass(frozen=True)
 class LoadedModel:
-    estimator: Any
+    model: OnnxModel
     version: str
     features: tuple[str, ...]
     metadata: ModelMetadata
 
     def predict(self, rows: np.ndarray) -> list[str]:
-        return [str(label) for label in self.estimator.predict(rows)]
+        return self.model.predict(rows)
 
 
 def load_model(model_dir: str) -> LoadedModel:
     try:
         metadata = read_metadata(model_dir)
-        estimator = read_estimator(model_dir)
+        model = read_model(model_dir, metadata)
     except FileNotFoundError as exc:
         raise ModelNotAvailableError(f"{exc}; run `make pipeline` to train a model") from exc
     except DataValidationError as exc:
@@ -39,8 +39,8 @@ def load_model(model_dir: str) -> LoadedModel:
         raise ModelNotAvailableError(
             f"the model in {model_dir} expects features {metadata.features}, the API serves {FEATURES}"
         )
-    model = LoadedModel(
-        estimator=estimator, version=metadata.model_version, features=metadata.features, metadata=metadata
+    loaded = LoadedModel(
+        model=model, version=metadata.model_version, features=metadata.features, metadata=metadata
     )
-    model.predict(np.zeros((1, len(FEATURES))))  # warm-up: first call pays for lazy initialisation
-    return model
+    loaded.predict(np.zeros((1, len(FEATURES))))  # warm-up: first call pays for lazy initialisation
+    return loaded
