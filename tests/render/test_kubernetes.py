@@ -123,3 +123,153 @@ def test_azure_drift_pods_carry_the_workload_identity_label(template_repo: Path,
     assert labels["azure.workload.identity/use"] == "true"
     deployment = yaml.safe_load((project / "deploy/kubernetes/base/deployment.yaml").read_text())
     assert "azure.workload.identity/use" not in deployment["spec"]["template"]["metadata"]["labels"]
+
+
+# ---------------------------------------------------------------- training on the cluster
+
+TRAIN_IMAGE = "ghcr.io/example/api-train@sha256:" + "2" * 64
+HARDENED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "privileged": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def _train_manifests(project: Path, env: str, **settings: str) -> list[dict]:
+    kubectl = str(require_tool("kubectl"))
+    argv = ["bash", "deploy/kubernetes/deploy.sh", "train-manifests", env]
+    result = run(argv, project, {"KUBECTL": kubectl, **settings})
+    assert result.returncode == 0, result.stdout
+    manifest = Path(result.stdout.strip().splitlines()[-1])
+    return [doc for doc in yaml.safe_load_all(manifest.read_text()) if doc]
+
+
+def _assert_hardened(pod: dict) -> None:
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"]["runAsUser"] == 10001 and pod["securityContext"]["runAsNonRoot"]
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    tmp = {volume["name"] for volume in pod["volumes"] if "emptyDir" in volume}
+    for container in pod.get("initContainers", []) + pod["containers"]:
+        assert container["securityContext"] == HARDENED_CONTAINER, container["name"]
+        assert container["image"] == TRAIN_IMAGE, container["name"]
+        mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+        assert mounts["/tmp"] in tmp, container["name"]
+
+
+@pytest.fixture(scope="module")
+def gpu_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(
+        template_repo,
+        tmp_path_factory.mktemp("k8s-gpu") / "p",
+        deployment_target="kubernetes",
+        ml_framework="pytorch",
+        compute="gpu",
+        data_storage="s3",
+    )
+
+
+@pytest.fixture(scope="module")
+def ray_project(template_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return render(
+        template_repo,
+        tmp_path_factory.mktemp("k8s-ray") / "p",
+        deployment_target="kubernetes",
+        ml_framework="pytorch",
+        compute="distributed",
+    )
+
+
+def test_gpu_training_job(gpu_project: Path) -> None:
+    """The Job asks for a GPU, tolerates the GPU taint, runs hardened and bounded in time, with the
+    run's image and the storage identity on its own ServiceAccount; it passes the strict schemas and
+    checkov, in each environment's namespace."""
+    for env in ("staging", "production"):
+        docs = _train_manifests(
+            gpu_project, env, TRAIN_IMAGE=TRAIN_IMAGE, POD_AWS_ROLE_ARN=RELEASE["POD_AWS_ROLE_ARN"]
+        )
+        by_kind = {doc["kind"]: doc for doc in docs}
+        assert set(by_kind) == {"ServiceAccount", "NetworkPolicy", "Job"}
+        assert {doc["metadata"]["namespace"] for doc in docs} == {f"my-ml-project-{env}"}
+        job = by_kind["Job"]
+        spec = job["spec"]
+        assert spec["backoffLimit"] >= 0 and spec["activeDeadlineSeconds"] > 0
+        assert spec["ttlSecondsAfterFinished"] > 0
+        pod = spec["template"]["spec"]
+        assert pod["restartPolicy"] == "Never"
+        (train,) = pod["containers"]
+        assert train["command"] == ["my_ml_project", "train"]
+        assert train["resources"]["limits"]["nvidia.com/gpu"] == 1
+        assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+        assert pod["nodeSelector"]
+        _assert_hardened(pod)
+        account = by_kind["ServiceAccount"]
+        assert pod["serviceAccountName"] == account["metadata"]["name"] == "my-ml-project-train"
+        assert account["metadata"]["annotations"] == {
+            "eks.amazonaws.com/role-arn": RELEASE["POD_AWS_ROLE_ARN"]
+        }
+        kube.validate_kubernetes(docs, "1.29", name=f"train-{env}")
+    kube.run_checkov(gpu_project / "deploy/kubernetes/.build/production-train/manifests.yaml")
+    readme = (gpu_project / "deploy/kubernetes/README.md").read_text()
+    for fact in ("nvidia.com/gpu.present", "580", "device plugin", "scales to zero"):
+        assert fact in readme, fact
+
+
+def test_ray_training_rayjob(ray_project: Path) -> None:
+    """The RayJob (a CRD: no schema offline) has the fields that matter asserted here, its worker
+    group sized as params.yaml's defaults; its pod templates and the ServiceAccount go through the
+    strict Kubernetes schemas (as PodTemplates)."""
+    params = yaml.safe_load((ray_project / "params.yaml").read_text())["train"]
+    docs = _train_manifests(ray_project, "staging", TRAIN_IMAGE=TRAIN_IMAGE)
+    by_kind = {doc["kind"]: doc for doc in docs}
+    assert set(by_kind) == {"ServiceAccount", "NetworkPolicy", "RayJob"}
+    rayjob = by_kind.pop("RayJob")
+    assert rayjob["apiVersion"] == "ray.io/v1"
+    assert rayjob["metadata"]["namespace"] == "my-ml-project-staging"
+    spec = rayjob["spec"]
+    assert spec["entrypoint"] == "my_ml_project train"
+    assert spec["shutdownAfterJobFinishes"] is True
+    assert spec["ttlSecondsAfterFinished"] > 0 and spec["activeDeadlineSeconds"] > 0
+    cluster = spec["rayClusterSpec"]
+    (workers,) = cluster["workerGroupSpecs"]
+    assert workers["replicas"] == workers["minReplicas"] == workers["maxReplicas"] == params["workers"]
+    (worker,) = workers["template"]["spec"]["containers"]
+    resources = worker["resources"]
+    assert resources["requests"]["cpu"] == resources["limits"]["cpu"] == str(params["cpus_per_worker"])
+    assert resources["limits"].get("nvidia.com/gpu", 0) == params["gpus_per_worker"]
+    templates = [cluster["headGroupSpec"]["template"], workers["template"]]
+    for template in templates:
+        _assert_hardened(template["spec"])
+        assert template["spec"]["serviceAccountName"] == "my-ml-project-train"
+    pod_templates = [
+        {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": f"ray-{index}"}, "template": template}
+        for index, template in enumerate(templates)
+    ]
+    kube.validate_kubernetes([*by_kind.values(), *pod_templates], "1.29", name="train-ray")
+    readme = (ray_project / "deploy/kubernetes/README.md").read_text()
+    for fact in ("KubeRay operator", "RAY_ADDRESS", "train.workers", "scales to zero"):
+        assert fact in readme, fact
+
+
+@pytest.mark.parametrize("project_name", ["gpu_project", "ray_project"])
+def test_train_job_refuses_without_a_train_image(
+    project_name: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    project = request.getfixturevalue(project_name)
+    fake, calls = _fake_kubectl(tmp_path)
+    settings = {"KUBECTL": str(fake), "POD_AWS_ROLE_ARN": RELEASE["POD_AWS_ROLE_ARN"]}
+    result = run(["make", "train-job", "ENV=staging"], project, settings)
+    assert result.returncode != 0 and "TRAIN_IMAGE is not set" in result.stdout, result.stdout
+    assert not calls.exists(), f"kubectl was called before the refusal: {calls.read_text()}"
+
+
+def test_train_job_refuses_without_the_storage_identity(gpu_project: Path, tmp_path: Path) -> None:
+    status, out, called = _deploy(gpu_project, tmp_path, "train", "staging", TRAIN_IMAGE=TRAIN_IMAGE)
+    assert status == 2 and "POD_AWS_ROLE_ARN is not set" in out, out
+    assert called == []
+
+
+def test_no_training_manifests_without_a_training_image(s3_project: Path) -> None:
+    assert not (s3_project / "deploy/kubernetes/training").exists()
+    assert "train-job" not in (s3_project / "deploy/kubernetes/kubernetes.mk").read_text()
