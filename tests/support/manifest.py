@@ -33,9 +33,11 @@ ALWAYS = {
     "src/{pkg}/errors.py",
     "src/{pkg}/evaluate.py",
     "src/{pkg}/features.py",
+    "src/{pkg}/fitted.py",
     "src/{pkg}/lineage.py",
     "src/{pkg}/model_card.py",
     "src/{pkg}/model_files.py",
+    "src/{pkg}/onnx_model.py",
     "src/{pkg}/py.typed",
     "src/{pkg}/schema.py",
     "src/{pkg}/storage.py",
@@ -61,6 +63,31 @@ ADDED_BY: list[tuple[str, Callable[[Answers], bool], set[str]]] = [
         "data_versioning=dvc",
         lambda a: a["data_versioning"] == "dvc",
         {".dvcignore", ".dvc/.gitignore", ".dvc/config", "dvc.yaml"},
+    ),
+    (
+        "ml_framework=scikit-learn",
+        lambda a: a["ml_framework"] == "scikit-learn",
+        {"src/{pkg}/sklearn_model.py"},
+    ),
+    (
+        "ml_framework=pytorch",
+        lambda a: a["ml_framework"] == "pytorch",
+        {"src/{pkg}/torch_model.py", "tests/test_torch.py"},
+    ),
+    (
+        "compute=distributed",
+        lambda a: a["compute"] == "distributed",
+        {"src/{pkg}/ray_cluster.py"},
+    ),
+    (
+        "ml_framework=pytorch and compute=distributed",
+        lambda a: a["ml_framework"] == "pytorch" and a["compute"] == "distributed",
+        {"src/{pkg}/ray_train.py"},
+    ),
+    (
+        "compute=gpu or distributed: the training image",
+        lambda a: a["compute"] in {"gpu", "distributed"},
+        {"Dockerfile.train"},
     ),
     (
         "experiment_tracking=mlflow",
@@ -112,6 +139,25 @@ ADDED_BY: list[tuple[str, Callable[[Answers], bool], set[str]]] = [
         {"deploy/kubernetes/base/drift-cronjob.yaml"},
     ),
     (
+        "deployment_target=kubernetes, compute=gpu or distributed: the training run",
+        lambda a: a["deployment_target"] == "kubernetes" and a["compute"] in {"gpu", "distributed"},
+        {
+            "deploy/kubernetes/training/kustomization.yaml",
+            "deploy/kubernetes/training/networkpolicy.yaml",
+            "deploy/kubernetes/training/serviceaccount.yaml",
+        },
+    ),
+    (
+        "deployment_target=kubernetes, compute=gpu: the training Job",
+        lambda a: a["deployment_target"] == "kubernetes" and a["compute"] == "gpu",
+        {"deploy/kubernetes/training/job.yaml"},
+    ),
+    (
+        "deployment_target=kubernetes, compute=distributed: the training RayJob",
+        lambda a: a["deployment_target"] == "kubernetes" and a["compute"] == "distributed",
+        {"deploy/kubernetes/training/rayjob.yaml"},
+    ),
+    (
         "deployment_target!=none, docs_site",
         lambda a: a["deployment_target"] != "none" and bool(a["docs_site"]),
         {"docs/deployment.md"},
@@ -155,6 +201,7 @@ ADDED_BY: list[tuple[str, Callable[[Answers], bool], set[str]]] = [
         {
             "mkdocs.yml",
             "docs/architecture.md",
+            "docs/compute.md",
             "docs/data.md",
             "docs/index.md",
             "docs/model-card.md",
