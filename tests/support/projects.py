@@ -108,11 +108,17 @@ class Project:
         return self.ok(str(self.path / ".venv" / "bin" / "python"), "-c", code)
 
 
-def init_project(path: Path, package: str, python_version: str) -> Project:
+# PyTorch's CPU wheel index is out of reach here (only PyPI is): a PyTorch project's `pytorch-cpu`
+# index is replaced by PyPI for every command, as a user behind a mirror would (UV_INDEX). PyPI's Linux
+# torch is the CUDA build, so these projects download gigabytes once per uv cache.
+PYTORCH_FROM_PYPI = {"UV_INDEX": "pytorch-cpu=https://pypi.org/simple"}
+
+
+def init_project(path: Path, package: str, python_version: str, **extra_env: str) -> Project:
     """git init + commit (as a user would right after `copier copy`), then `make setup`."""
     git(path, "init", "--quiet", "--initial-branch=main")
     git(path, "add", "--all")
     git(path, "commit", "--quiet", "--no-verify", "--message", "Generate from copier-mlops")
-    project = Project(path=path, package=package, env=project_env(find_python(python_version)))
+    project = Project(path=path, package=package, env=project_env(find_python(python_version), **extra_env))
     project.ok("make", "setup", timeout=900)
     return project

@@ -225,6 +225,26 @@ ANSWER_CHANGES = [
             ),
             (),
         ),
+        # Framework and compute: scikit-learn -> PyTorch (CPU) -> PyTorch on Ray -> on a GPU with
+        # Kubernetes -> back to scikit-learn on the CPU, and scikit-learn on Ray.
+        (AnswerChange({}, {"ml_framework": "pytorch"}, via="cli"), ()),
+        (AnswerChange({"ml_framework": "pytorch"}, {"compute": "distributed"}), ()),
+        (
+            AnswerChange(
+                {"ml_framework": "pytorch", "compute": "distributed"},
+                {"compute": "gpu", "deployment_target": "kubernetes"},
+                via="cli",
+            ),
+            (),
+        ),
+        (
+            AnswerChange(
+                {"ml_framework": "pytorch", "compute": "gpu"},
+                {"ml_framework": "scikit-learn", "compute": "cpu"},
+            ),
+            (),
+        ),
+        (AnswerChange({}, {"compute": "distributed"}), ()),
         (AnswerChange({}, {"ci_provider": "none"}), ()),
         (AnswerChange({"ci_provider": "none"}, {"ci_provider": "github"}), ()),
         (AnswerChange({}, {"docs_site": False}, via="cli"), ()),
