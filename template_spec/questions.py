@@ -271,6 +271,14 @@ def refusal(answers: Mapping[str, Any]) -> str | None:
     their values: the matrix and the options page ask this of every combination of the axes.
     """
     relevant = refusal_inputs()
+    for name, value in answers.items():  # a value no choice offers is refused whatever the rules
+        if (
+            name not in relevant
+            and (q := _by_name().get(name)) is not None
+            and q.choices
+            and value not in q.values
+        ):
+            return resolve(answers).reason
     key = tuple(sorted((name, value) for name, value in answers.items() if name in relevant))
     try:
         return _refusal_of(key)
@@ -281,6 +289,11 @@ def refusal(answers: Mapping[str, Any]) -> str | None:
 @functools.cache
 def _refusal_of(relevant_answers: tuple[tuple[str, Any], ...]) -> str | None:
     return resolve(dict(relevant_answers)).reason
+
+
+@functools.cache
+def _by_name() -> dict[str, Question]:
+    return {q.name: q for q in questions()}
 
 
 @functools.cache

@@ -39,7 +39,6 @@ class EagerModel:
 
     def __init__(self, labels: tuple[str, ...], threads: int = 1) -> None:
         import torch
-
         from my_ml_project.config import load_params
         from my_ml_project.features import FEATURES
         from my_ml_project.torch_model import build_model
@@ -109,7 +108,6 @@ def rows_per_second(predict: Any, batch: np.ndarray, budget: float, max_calls: i
 
 def inproc(rounds: int, budget: float) -> dict[str, Any]:
     import torch
-
     from my_ml_project.serving.model import load_model
 
     default_threads = torch.get_num_threads()  # torch's default: one per core it sees
@@ -151,7 +149,6 @@ def inproc(rounds: int, budget: float) -> dict[str, Any]:
 
 def serve(variant: str, port: int) -> None:
     import uvicorn
-
     from my_ml_project.config import Settings
     from my_ml_project.serving import app as app_module
 

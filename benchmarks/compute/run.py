@@ -42,7 +42,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 WORKER = HERE / "_worker.py"
-PREDICT = b'{"instances": [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}]}'
+PREDICT = (
+    b'{"instances": [{"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}]}'
+)
 VARIANTS = ("onnx", "eager")
 CONCURRENCY = (1, 32)
 MARK_START, MARK_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -76,7 +78,16 @@ def check_project(project: Path, framework: str, trained: bool) -> None:
         fail(f"{project}/uv.lock is missing: run `make setup` in {project}")
     if trained:
         package = answers(project).get("package_name", "my_ml_project")
-        missing = [p for p in ("models/model.onnx", "models/metadata.json", "checkpoints/best.pt", "data/processed/test.csv") if not (project / p).exists()]
+        missing = [
+            p
+            for p in (
+                "models/model.onnx",
+                "models/metadata.json",
+                "checkpoints/best.pt",
+                "data/processed/test.csv",
+            )
+            if not (project / p).exists()
+        ]
         if missing:
             fail(
                 f"{project} is not trained ({', '.join(missing)} missing): run there\n"
@@ -103,7 +114,12 @@ def base_env() -> dict[str, str]:
 def worker(project: Path, *args: str, timeout: float) -> Any:
     result = subprocess.run(
         [str(project / ".venv/bin/python"), str(WORKER), *args],
-        cwd=project, env=base_env(), capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=project,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     if result.returncode != 0:
         fail(f"_worker.py {' '.join(args)} exited {result.returncode}:\n{result.stderr[-3000:]}")
@@ -153,15 +169,34 @@ def serve_round(project: Path, variant: str, requests: int, logs: Path) -> dict[
     with (logs / f"serve-{variant}-{port}.log").open("wb") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            [str(project / ".venv/bin/python"), str(WORKER), "serve", "--variant", variant, "--port", str(port)],
-            cwd=project, env=base_env(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(project / ".venv/bin/python"),
+                str(WORKER),
+                "serve",
+                "--variant",
+                variant,
+                "--port",
+                str(port),
+            ],
+            cwd=project,
+            env=base_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         try:
             result: dict[str, Any] = {"cold_start_s": first_prediction(url, proc, started)}
             for concurrency in CONCURRENCY:
                 result[f"c{concurrency}"] = worker(
-                    project, "load", "--url", url, "--requests", str(requests),
-                    "--concurrency", str(concurrency), timeout=300,
+                    project,
+                    "load",
+                    "--url",
+                    url,
+                    "--requests",
+                    str(requests),
+                    "--concurrency",
+                    str(concurrency),
+                    timeout=300,
                 )
         finally:
             stop(proc)
@@ -207,35 +242,64 @@ def serving_env(project: Path, uv: str, tmp: Path) -> dict[str, Any]:
     started = time.perf_counter()
     result = subprocess.run(
         [uv, "sync", "--frozen", "--no-default-groups", "--no-dev"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False,
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     seconds = time.perf_counter() - started
     if result.returncode != 0:
-        fail(f"uv sync (serving environment of {project}) exited {result.returncode}:\n{result.stderr[-3000:]}")
+        fail(
+            f"uv sync (serving environment of {project}) exited {result.returncode}:\n{result.stderr[-3000:]}"
+        )
     size = du_bytes(target)
     largest = sorted(
-        ((du_bytes(p), p.name) for p in target.glob("lib/python*/site-packages/*") if p.is_dir() and not p.name.endswith(".dist-info")),
+        (
+            (du_bytes(p), p.name)
+            for p in target.glob("lib/python*/site-packages/*")
+            if p.is_dir() and not p.name.endswith(".dist-info")
+        ),
         reverse=True,
     )[:4]
     count = packages(target)
     shutil.rmtree(target)
-    return {"bytes": size, "n_packages": count, "sync_s": seconds, "largest": [{"name": n, "bytes": b} for b, n in largest]}
+    return {
+        "bytes": size,
+        "n_packages": count,
+        "sync_s": seconds,
+        "largest": [{"name": n, "bytes": b} for b, n in largest],
+    }
 
 
 def training_env(project: Path) -> dict[str, Any]:
     venv = project / ".venv"
     site = next(venv.glob("lib/python*/site-packages"))
-    parts = {name: du_bytes(site / name) for name in ("torch", "nvidia", "triton", "cuda") if (site / name).exists()}
+    parts = {
+        name: du_bytes(site / name)
+        for name in ("torch", "nvidia", "triton", "cuda")
+        if (site / name).exists()
+    }
     version = None
     for meta in site.glob("torch-*.dist-info/METADATA"):
-        version = next((l.split(":", 1)[1].strip() for l in meta.read_text().splitlines() if l.startswith("Version:")), None)
+        version = next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in meta.read_text().splitlines()
+                if line.startswith("Version:")
+            ),
+            None,
+        )
     return {"bytes": du_bytes(venv), "packages": packages(venv), "parts": parts, "torch_version": version}
 
 
 def locked_torch_wheel(project: Path) -> dict[str, Any] | None:
     """The size uv.lock records for the torch wheel this machine installs (cp312, manylinux x86_64)."""
     text = (project / "uv.lock").read_text()
-    found = re.search(r'url = "([^"]*/torch-[^"]*-cp312-cp312-manylinux[^"]*x86_64\.whl)"[^}]*size = (\d+)', text)
+    found = re.search(
+        r'url = "([^"]*/torch-[^"]*-cp312-cp312-manylinux[^"]*x86_64\.whl)"[^}]*size = (\d+)', text
+    )
     return {"url": found.group(1), "bytes": int(found.group(2))} if found else None
 
 
@@ -297,11 +361,17 @@ def markdown(r: dict[str, Any]) -> str:
         "|---|---:|---:|---:|",
     ]
     for c in CONCURRENCY:
-        out.append(f"| c={c} req/s | {o[f'c{c}_req_per_s']:,.0f} | {e[f'c{c}_req_per_s']:,.0f} | {ratio(o[f'c{c}_req_per_s'], e[f'c{c}_req_per_s'])} |")
+        out.append(
+            f"| c={c} req/s | {o[f'c{c}_req_per_s']:,.0f} | {e[f'c{c}_req_per_s']:,.0f} | {ratio(o[f'c{c}_req_per_s'], e[f'c{c}_req_per_s'])} |"
+        )
         for key in ("p50_ms", "p99_ms"):
-            out.append(f"| c={c} {key[:3]} ms | {o[f'c{c}_{key}']:.2f} | {e[f'c{c}_{key}']:.2f} | {ratio(o[f'c{c}_{key}'], e[f'c{c}_{key}'])} |")
+            out.append(
+                f"| c={c} {key[:3]} ms | {o[f'c{c}_{key}']:.2f} | {e[f'c{c}_{key}']:.2f} | {ratio(o[f'c{c}_{key}'], e[f'c{c}_{key}'])} |"
+            )
         out.append(f"| c={c} errors | {o[f'c{c}_errors']} | {e[f'c{c}_errors']} | |")
-    out.append(f"| cold start s (process start to first /predict 200) | {o['cold_start_s']:.2f} | {e['cold_start_s']:.2f} | {ratio(o['cold_start_s'], e['cold_start_s'])} |")
+    out.append(
+        f"| cold start s (process start to first /predict 200) | {o['cold_start_s']:.2f} | {e['cold_start_s']:.2f} | {ratio(o['cold_start_s'], e['cold_start_s'])} |"
+    )
     if "sizes" not in r:
         return "\n".join(out) + "\n"
     z = r["sizes"]
@@ -319,14 +389,17 @@ def markdown(r: dict[str, Any]) -> str:
         f"{human(tr['pytorch']['bytes'])} ({tr['pytorch']['packages']} packages) | {ratio(tr['pytorch']['bytes'], tr['scikit-learn']['bytes'])} |",
         "",
         "Largest serving packages (PyTorch project): "
-        + ", ".join(f"{p['name']} {human(p['bytes'])}" for p in sv["pytorch"]["largest"]) + ".",
+        + ", ".join(f"{p['name']} {human(p['bytes'])}" for p in sv["pytorch"]["largest"])
+        + ".",
         f"PyTorch training .venv: torch {tr['pytorch']['torch_version']}; "
         + ", ".join(f"{k}/ {human(v)}" for k, v in tr["pytorch"]["parts"].items())
         + f" (torch index in this project: {z['torch_index']}).",
     ]
     wheel = z["torch_wheel_in_lock"]
     if wheel:
-        out.append(f"torch wheel in uv.lock (cp312 manylinux x86_64): {human(wheel['bytes'])} ({wheel['url'].split('/')[-1]}).")
+        out.append(
+            f"torch wheel in uv.lock (cp312 manylinux x86_64): {human(wheel['bytes'])} ({wheel['url'].split('/')[-1]})."
+        )
     return "\n".join(out) + "\n"
 
 
@@ -342,15 +415,34 @@ def update_readme(table: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--torch-project", type=Path, default=Path("/tmp/p-torch"), help="set-up, trained PyTorch project")
-    parser.add_argument("--sklearn-project", type=Path, default=Path("/tmp/bench-skl"), help="set-up default (scikit-learn) project")
-    parser.add_argument("--uv", help="uv executable (default: $UV, the repository's bootstrap uv, or uv on PATH)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--torch-project", type=Path, default=Path("/tmp/p-torch"), help="set-up, trained PyTorch project"
+    )
+    parser.add_argument(
+        "--sklearn-project",
+        type=Path,
+        default=Path("/tmp/bench-skl"),
+        help="set-up default (scikit-learn) project",
+    )
+    parser.add_argument(
+        "--uv", help="uv executable (default: $UV, the repository's bootstrap uv, or uv on PATH)"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per variant (default 3)")
-    parser.add_argument("--requests", type=int, default=2000, help="requests per concurrency level and round (default 2000)")
-    parser.add_argument("--budget", type=float, default=0.5, help="seconds per in-process measurement (default 0.5)")
-    parser.add_argument("--out", type=Path, default=HERE, help="folder for results.md/.json (default: this folder)")
-    parser.add_argument("--skip-sizes", action="store_true", help="serving measurements only (no sklearn project needed)")
+    parser.add_argument(
+        "--requests", type=int, default=2000, help="requests per concurrency level and round (default 2000)"
+    )
+    parser.add_argument(
+        "--budget", type=float, default=0.5, help="seconds per in-process measurement (default 0.5)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="folder for results.md/.json (default: this folder)"
+    )
+    parser.add_argument(
+        "--skip-sizes", action="store_true", help="serving measurements only (no sklearn project needed)"
+    )
     args = parser.parse_args()
 
     torch_project, sklearn_project = args.torch_project.resolve(), args.sklearn_project.resolve()
@@ -359,17 +451,32 @@ def main() -> None:
         check_project(sklearn_project, "scikit-learn", trained=False)
     uv = find_uv(args.uv)
     started = time.perf_counter()
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
     results: dict[str, Any] = {
-        "when": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "template_commit": commit,
         "machine": {"cpus": os.cpu_count(), "cpu": cpu, "python": platform.python_version()},
         "projects": {"pytorch": str(torch_project), "scikit-learn": str(sklearn_project)},
     }
     with tempfile.TemporaryDirectory(prefix="bench-compute-") as tmp:
         log("in-process model calls")
-        results["inproc"] = worker(torch_project, "inproc", "--rounds", str(args.rounds), "--budget", str(args.budget), timeout=600)
+        results["inproc"] = worker(
+            torch_project, "inproc", "--rounds", str(args.rounds), "--budget", str(args.budget), timeout=600
+        )
         results["serving"] = serving(torch_project, args.rounds, args.requests, Path(tmp))
         if not args.skip_sizes:
             results["sizes"] = sizes(torch_project, sklearn_project, uv, Path(tmp))

@@ -150,7 +150,7 @@ def check_dvc_round_trip(project: Project) -> None:
         "data/raw/iris.csv",
         "data/processed/train.csv",
         "data/processed/test.csv",
-        "models/model.joblib",
+        "models/model.onnx",
         "models/metadata.json",
     }
     before = {name: md5(project.path / name) for name in tracked}
@@ -172,7 +172,7 @@ def check_dvc_round_trip(project: Project) -> None:
     # Retrain from the pulled data: the same model and the same metrics.
     dvc(project, "repro", "--force")
     assert (project.path / "reports/metrics.json").read_text() == metrics
-    assert md5(project.path / "models/model.joblib") == before["models/model.joblib"]
+    assert md5(project.path / "models/model.onnx") == before["models/model.onnx"]
 
 
 def dvc(project: Project, *args: str) -> str:
@@ -238,7 +238,7 @@ def check_plain_round_trip(project: Project) -> None:
 
 
 def check_serving_from_bucket(project: Project, model_url: str) -> None:
-    for name in ("model.joblib", "metadata.json"):
+    for name in ("model.onnx", "metadata.json"):
         upload(project, f"{model_url}/{name}", (project.path / "models" / name).read_bytes())
     version = json.loads((project.path / "models/metadata.json").read_text())["model_version"]
     port = free_port()

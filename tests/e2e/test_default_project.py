@@ -112,7 +112,7 @@ def test_default_pipeline_runs_through_dvc_and_registers_the_model(
     # .gitignore files keep data, models and the MLflow store out of git; DVC tracks them instead.
     status = git(project.path, "status", "--porcelain", "--untracked-files=all")
     changed = {line[3:] for line in status.splitlines()}
-    for ignored in ("data/processed/train.csv", "models/model.joblib", "mlflow.db"):
+    for ignored in ("data/processed/train.csv", "models/model.onnx", "mlflow.db"):
         assert ignored not in changed, status
     assert {"dvc.lock", "reports/metrics.json", "models/model_card.md"} <= changed, status
     assert not any(name.startswith(("mlruns/", "mlartifacts/", ".dvc-remote/")) for name in changed), status
@@ -124,7 +124,7 @@ def test_default_pipeline_runs_through_dvc_and_registers_the_model(
 
 def test_default_dvc_push_and_pull_restore_identical_data(default_pipeline: tuple[Project, str]) -> None:
     project = default_pipeline[0]
-    tracked = ["data/raw/iris.csv", "data/processed/train.csv", "models/model.joblib"]
+    tracked = ["data/raw/iris.csv", "data/processed/train.csv", "models/model.onnx"]
     before = {name: sha256(project.path / name) for name in tracked}
     project.ok("make", "data-push")
     assert any((project.path / ".dvc-remote").rglob("*")), "the local DVC remote is empty after push"

@@ -52,3 +52,27 @@ def test_pipeline_trains_on_two_ray_workers(ray_pipeline: Project) -> None:
 
 def test_api_serves_the_model_ray_trained(ray_pipeline: Project) -> None:
     serve_smoke(ray_pipeline)
+
+
+SKLEARN_ON_RAY = {
+    "project_name": "Ray Forest",
+    "python_version": "3.12",
+    "compute": "distributed",
+    "deployment_target": "none",
+    "monitoring": "none",
+    "data_versioning": "none",
+    "experiment_tracking": "none",
+}
+
+
+def test_scikit_learn_cross_validates_on_ray_and_serves(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    path = render(template_repo, tmp_path_factory.mktemp("e2e") / "ray-forest", **SKLEARN_ON_RAY)
+    project = init_project(path, "ray_forest", "3.12")
+    out = project.ok("make", "pipeline", timeout=900)
+    assert "ray: starting a local instance with 2 CPU(s)" in out, out[-3000:]
+    metadata = json.loads((project.path / "models/metadata.json").read_text())
+    assert metadata["framework"] == "scikit-learn" and metadata["training"]["ray_cv_tasks"] == "2"
+    assert metadata["cv_metrics"]["cv_accuracy"] > 0.8
+    serve_smoke(project)

@@ -4,6 +4,7 @@ refuses before calling kubectl), and the release settings it writes into the man
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -137,7 +138,7 @@ HARDENED_CONTAINER = {
 }
 
 
-def _train_manifests(project: Path, env: str, **settings: str) -> list[dict]:
+def _train_manifests(project: Path, env: str, **settings: str) -> list[dict[str, Any]]:
     kubectl = str(require_tool("kubectl"))
     argv = ["bash", "deploy/kubernetes/deploy.sh", "train-manifests", env]
     result = run(argv, project, {"KUBECTL": kubectl, **settings})
@@ -146,7 +147,7 @@ def _train_manifests(project: Path, env: str, **settings: str) -> list[dict]:
     return [doc for doc in yaml.safe_load_all(manifest.read_text()) if doc]
 
 
-def _assert_hardened(pod: dict) -> None:
+def _assert_hardened(pod: dict[str, Any]) -> None:
     assert pod["automountServiceAccountToken"] is False
     assert pod["securityContext"]["runAsUser"] == 10001 and pod["securityContext"]["runAsNonRoot"]
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -243,7 +244,12 @@ def test_ray_training_rayjob(ray_project: Path) -> None:
         _assert_hardened(template["spec"])
         assert template["spec"]["serviceAccountName"] == "my-ml-project-train"
     pod_templates = [
-        {"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": f"ray-{index}"}, "template": template}
+        {
+            "apiVersion": "v1",
+            "kind": "PodTemplate",
+            "metadata": {"name": f"ray-{index}"},
+            "template": template,
+        }
         for index, template in enumerate(templates)
     ]
     kube.validate_kubernetes([*by_kind.values(), *pod_templates], "1.29", name="train-ray")

@@ -17,6 +17,7 @@ def test_defaults_are_accepted() -> None:
         "aws_region",
         "s3_endpoint_url",
         "azure_storage_account",
+        "torch_cpu_index",  # asked for PyTorch projects only
     }
     assert set(defaults) == {q.name for q in spec.asked_questions()} - skipped
 
