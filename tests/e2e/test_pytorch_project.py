@@ -42,8 +42,10 @@ def test_torch_project_declares_the_cpu_wheel_index(torch_project: Project) -> N
     assert "onnxruntime" in names and not names & {"torch", "scikit-learn", "scipy", "nvidia-cublas"}, names
 
 
-def test_torch_make_check(torch_project: Project) -> None:
+def test_torch_make_check_and_slow_tests(torch_project: Project) -> None:
     torch_project.ok("make", "check", timeout=900)
+    # Whole commands: the CLI pipeline, every estimator through the registry, the DVC stages' deps.
+    torch_project.ok("make", "test-slow", timeout=900)
 
 
 def test_torch_pipeline_trains_exports_and_registers(torch_pipeline: Project) -> None:

@@ -126,7 +126,7 @@ def test_update_real_project_then_make_check(older_template: Path, tmp_path: Pat
     commit_all(path, "Team edits")
     assert git(path, "status", "--porcelain") == ""
     ignored = ignored_files(path)
-    for output in (".venv/pyvenv.cfg", "data/raw/iris.csv", "mlflow.db", "models/model.joblib"):
+    for output in (".venv/pyvenv.cfg", "data/raw/iris.csv", "mlflow.db", "models/model.onnx"):
         assert output in ignored, output
     before = fingerprint(path, ignored)
 
