@@ -33,32 +33,34 @@ def inference_session(model_bytes: bytes) -> Any:
 class OnnxModel:
     session: Any
     labels: tuple[str, ...]
+    # Looked up once: the graph's input, and the output each method reads.
+    input_name: str
+    label_output: str | None
+    scores_output: str
 
     @classmethod
     def from_bytes(cls, model_bytes: bytes, labels: tuple[str, ...]) -> OnnxModel:
-        return cls(inference_session(model_bytes), labels)
-
-    @property
-    def _input(self) -> str:
-        return str(self.session.get_inputs()[0].name)
-
-    def _outputs(self) -> list[str]:
-        return [str(output.name) for output in self.session.get_outputs()]
+        session = inference_session(model_bytes)
+        outputs = [str(output.name) for output in session.get_outputs()]
+        return cls(
+            session=session,
+            labels=labels,
+            input_name=str(session.get_inputs()[0].name),
+            label_output=LABEL_OUTPUT if LABEL_OUTPUT in outputs else None,
+            scores_output=next((o for o in outputs if o != LABEL_OUTPUT), outputs[0]),
+        )
 
     def predict(self, rows: np.ndarray) -> list[str]:
         """One label per row of `rows` (n x features)."""
-        feed = {self._input: np.ascontiguousarray(rows, dtype=np.float32)}
-        outputs = self._outputs()
-        if LABEL_OUTPUT in outputs:
-            (labels,) = self.session.run([LABEL_OUTPUT], feed)
+        feed = {self.input_name: np.ascontiguousarray(rows, dtype=np.float32)}
+        if self.label_output is not None:
+            (labels,) = self.session.run([self.label_output], feed)
             return [str(label) for label in labels]
-        (scores,) = self.session.run([outputs[0]], feed)
+        (scores,) = self.session.run([self.scores_output], feed)
         return [self.labels[int(i)] for i in np.argmax(scores, axis=1)]
 
     def predict_proba(self, rows: np.ndarray) -> np.ndarray:
         """Probabilities (n x labels), columns in the order of `labels`."""
-        feed = {self._input: np.ascontiguousarray(rows, dtype=np.float32)}
-        outputs = self._outputs()
-        name = next((o for o in outputs if o != LABEL_OUTPUT), outputs[0])
-        (scores,) = self.session.run([name], feed)
+        feed = {self.input_name: np.ascontiguousarray(rows, dtype=np.float32)}
+        (scores,) = self.session.run([self.scores_output], feed)
         return np.asarray(scores, dtype=np.float64)
