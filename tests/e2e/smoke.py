@@ -49,6 +49,8 @@ def serve_smoke(project: Project) -> str:
         assert wrong_type.status == 422 and "petal_width" in wrong_type.body.decode()
         not_json = http("POST", f"{base}/predict", b"{oops")
         assert not_json.status == 422
+        boolean = post_json(f"{base}/predict", {"instances": [{**SETOSA, "petal_width": False}]})
+        assert boolean.status == 422 and "petal_width" in boolean.body.decode()
         nan = http("POST", f"{base}/predict", b'{"instances": [{"sepal_length": NaN}]}')
         assert nan.status == 422
         too_big = post_json(f"{base}/predict", {"instances": [SETOSA] * 1000})
@@ -58,10 +60,11 @@ def serve_smoke(project: Project) -> str:
 
         metrics = http("GET", f"{base}/metrics").body.decode()
     assert 'http_requests_total{method="POST",route="/predict",status="200"} 2.0' in metrics
-    assert 'http_requests_total{method="POST",route="/predict",status="422"} 4.0' in metrics
+    assert 'http_requests_total{method="POST",route="/predict",status="422"} 5.0' in metrics
     assert 'http_requests_total{method="POST",route="/predict",status="413"} 1.0' in metrics
     assert 'model_predictions_total{label="setosa"} 51.0' in metrics
     assert f'model_info{{version="{version}"}} 1.0' in metrics
+    assert 'model_requests_shed_total{reason="queue_full"} 0.0' in metrics
     promtool = find_tool("promtool")
     if promtool is not None:  # lint the real scrape (names, help, types)
         scrape = project.path.parent / f"{project.package}-metrics.txt"
