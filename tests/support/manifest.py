@@ -51,8 +51,10 @@ ALWAYS = {
     "src/{pkg}/serving/schemas.py",
     # the project's own tests
     "tests/conftest.py",
+    "tests/load/locustfile.py",
     "tests/test_api.py",
     "tests/test_data.py",
+    "tests/test_fuzz.py",
     "tests/test_storage.py",
     "tests/test_train.py",
 }
@@ -206,6 +208,7 @@ ADDED_BY: list[tuple[str, Callable[[Answers], bool], set[str]]] = [
             "docs/index.md",
             "docs/model-card.md",
             "docs/runbook.md",
+            "docs/serving.md",
             "docs/storage.md",
             "docs/updating.md",
         },
