@@ -49,12 +49,14 @@ ALWAYS = {
     "src/{pkg}/serving/metrics.py",
     "src/{pkg}/serving/model.py",
     "src/{pkg}/serving/schemas.py",
+    "src/{pkg}/serving/server.py",
     # the project's own tests
     "tests/conftest.py",
     "tests/load/locustfile.py",
     "tests/test_api.py",
     "tests/test_data.py",
     "tests/test_fuzz.py",
+    "tests/test_server.py",
     "tests/test_storage.py",
     "tests/test_train.py",
 }
