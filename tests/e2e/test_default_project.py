@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.smoke import make_targets, serve_smoke, sha256
-from tests.support.process import git
+from tests.support.process import free_port, git, serving
 from tests.support.projects import Project, init_project
 from tests.support.snapshot import render
 
@@ -44,6 +44,7 @@ def test_default_make_help_lists_the_contract(default_project: Project) -> None:
         "coverage",
         "pipeline",
         "serve",
+        "loadtest",
         "drift",
         "docs",
         "docker-build",
@@ -139,6 +140,35 @@ def test_default_dvc_push_and_pull_restore_identical_data(default_pipeline: tupl
 def test_default_serves_predictions_and_metrics(default_pipeline: tuple[Project, str]) -> None:
     metrics = serve_smoke(default_pipeline[0])
     assert "model_prediction_batch_size_bucket" in metrics
+
+
+def test_default_load_test_against_make_serve(default_pipeline: tuple[Project, str]) -> None:
+    """`make loadtest` for a few seconds against a real `make serve` on the same PORT: every request
+    answered, the summary printed and written with Locust's CSV files, and git ignoring the report."""
+    project = default_pipeline[0]
+    port = free_port()
+    env = {**project.env, "HOST": "127.0.0.1", "PORT": str(port)}
+    with serving(["make", "serve"], f"http://127.0.0.1:{port}/ready", cwd=project.path, base_env=env):
+        result = project.run(
+            "make",
+            "loadtest",
+            f"PORT={port}",
+            "LOADTEST_USERS=8",
+            "LOADTEST_SPAWN_RATE=8",
+            "LOADTEST_DURATION=5s",
+            timeout=300,
+        )
+    assert result.returncode == 0, result.stdout[-6000:]
+    assert "| requests | req/s | answered/s |" in result.stdout, result.stdout[-3000:]
+
+    report = project.path / "reports" / "loadtest"
+    summary = json.loads((report / "summary.json").read_text())
+    assert summary["requests"] > 0 and summary["errors"] == 0, summary
+    assert summary["answered_per_second"] > 0, summary
+    assert set(summary["by_request"]) == {"/predict (1 row)", "/predict (batch)"}, summary
+    assert (report / "summary.md").is_file() and (report / "locust_stats.csv").is_file()
+    status = git(project.path, "status", "--porcelain", "--untracked-files=all")
+    assert "reports/loadtest" not in status, status
 
 
 def test_default_drift_job(default_pipeline: tuple[Project, str]) -> None:
