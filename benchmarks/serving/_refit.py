@@ -1,0 +1,79 @@
+"""Runs in the generated project's own .venv (its package, scikit-learn, joblib, PyYAML importable).
+
+    python _refit.py forest-params --out params-forest.yaml --model-dir models-forest
+    python _refit.py refit --out DIR --model lr=params.yaml --model rf=params-forest.yaml
+
+`forest-params` writes a copy of params.yaml that trains a 100-tree random forest into another folder.
+`refit` fits each params file's estimator again with the project's own code (sklearn_model's
+`build_estimator`, the params' seed, `data.load_xy` on the training split), as `train` fits its final
+model, and saves it with joblib for the peers' scikit-learn runtimes; it prints, as JSON, the share of
+test rows where the refit estimator and the project's served ONNX model give the same label.
+"""
+# mypy: ignore-errors
+# (imports the generated project's package and its dependencies, which the repository's env lacks)
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import sklearn
+import yaml
+
+PACKAGE = "bench"
+
+
+def forest_params(out: str, model_dir: str) -> None:
+    raw = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
+    raw["train"].update(estimator="random_forest", n_estimators=100, model_dir=model_dir)
+    Path(out).write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+
+
+def refit(out: Path, models: list[str]) -> None:
+    config = importlib.import_module(f"{PACKAGE}.config")
+    data = importlib.import_module(f"{PACKAGE}.data")
+    sk = importlib.import_module(f"{PACKAGE}.sklearn_model")
+    files = importlib.import_module(f"{PACKAGE}.model_files")
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, object] = {"sklearn": sklearn.__version__}
+    for spec in models:
+        name, params_file = spec.split("=", 1)
+        params = config.load_params(params_file)
+        x, y = data.load_xy(params.data.train_path)
+        estimator = sk.build_estimator(params.train, params.seed).fit(x, y)
+        joblib.dump(estimator, out / f"{name}.joblib")
+        x_test, _ = data.load_xy(params.data.test_path)
+        served = files.read_model(params.train.model_dir, files.read_metadata(params.train.model_dir))
+        agree = np.mean(np.asarray(served.predict(x_test)) == estimator.predict(x_test).astype(str))
+        report[name] = {
+            "estimator": params.train.estimator,
+            "model_dir": params.train.model_dir,
+            "test_rows": len(x_test),
+            "label_agreement_with_onnx": float(agree),
+        }
+    json.dump(report, sys.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    forest = sub.add_parser("forest-params")
+    forest.add_argument("--out", required=True)
+    forest.add_argument("--model-dir", required=True)
+    fit = sub.add_parser("refit")
+    fit.add_argument("--out", required=True, type=Path)
+    fit.add_argument("--model", action="append", required=True)
+    args = parser.parse_args()
+    if args.command == "forest-params":
+        forest_params(args.out, args.model_dir)
+    else:
+        refit(args.out, args.model)
+
+
+if __name__ == "__main__":
+    main()
