@@ -119,18 +119,25 @@ class ApiMetrics:
         )
         self.requests_shed = Counter(
             "model_requests_shed",
-            "Prediction requests answered without a prediction, by reason: queue_full, queue_wait "
-            "(503, the queue's bounds), deadline (504), shutting_down (503)",
+            "Prediction requests answered without a prediction, by reason: queue_full, queue_wait, "
+            "loop_lag (503, the queue's bounds and the server's own backlog), deadline (504), "
+            "shutting_down (503)",
             ("reason",),
             registry=values,
         )
-        for reason in ("queue_full", "queue_wait", "deadline", "shutting_down"):
+        for reason in ("queue_full", "queue_wait", "loop_lag", "deadline", "shutting_down"):
             self.requests_shed.labels(reason=reason)  # every series exists from the start, at 0
         self.queue_rows = Gauge(
             "model_queue_rows",
             "Rows waiting for the model",
             registry=values,
             multiprocess_mode="livesum",
+        )
+        self.loop_lag = Gauge(
+            "event_loop_lag_seconds",
+            "How late the event loop ran its last probe timer: the wait before a request is read",
+            registry=values,
+            multiprocess_mode="livemax",
         )
         self.model_ready = Gauge(
             "model_ready",
