@@ -12,7 +12,9 @@ request as soon as the last one came back. One request per connection at a time,
 
 asyncio protocols (not streams) on uvloop when present: on one core this sends about 10,000 small
 requests a second. Prints one JSON object: offered and completed rates, counts and latency percentiles
-by status code, transport errors, requests left unanswered at the end, and how late requests went out.
+by status code, transport errors, requests left unanswered at the end, how late requests went out
+(send_late_ms: from due to sent, the wait for a free connection included; issue_late_ms: from due to
+when the client got to it, its own delay alone) and the share of a core the client used while sending.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ class Load:
         # By status: latency from when the request was due and from when it was sent.
         self.latencies: dict[int, list[float]] = {}
         self.service: dict[int, list[float]] = {}
-        self.lateness: list[float] = []
+        self.lateness: list[float] = []  # due to sent: the client's own delay and the wait for a connection
+        self.issue_lateness: list[float] = []  # due to issued: the client's own delay alone
         self.errors = 0
         self.last_answer = 0.0
 
@@ -111,6 +114,7 @@ class Load:
         self.next(connection)
 
     def issue(self, due: float) -> None:
+        self.issue_lateness.append((time.perf_counter() - due) * 1000)
         self.in_flight += 1
         if self.idle:
             self.idle.pop().send(due)
@@ -162,7 +166,9 @@ class Load:
             while issued < due_now:
                 self.issue(start + issued / rate)
                 issued += 1
-            await asyncio.sleep(0.0005)
+            # Until the next request is due, at least 1 ms (the loop's timer resolution): no busy wait,
+            # so the client's CPU time is its work.
+            await asyncio.sleep(max(0.001, start + issued / rate - time.perf_counter()))
         return time.perf_counter() - start
 
     async def run_closed(self, concurrency: int, seconds: float) -> float:
@@ -186,11 +192,13 @@ def percentiles(values: list[float]) -> dict[str, float]:
 
 async def measure(args: argparse.Namespace) -> dict[str, object]:
     load = Load(args.url, args.body, args.max_connections if args.rate > 0 else args.concurrency)
+    cpu_before = time.process_time()
     start = time.perf_counter()
     if args.rate > 0:
         sending = await load.run_open(args.rate, args.seconds)
     else:
         sending = await load.run_closed(args.concurrency, args.seconds)
+    cpu_sending = time.process_time() - cpu_before
     unanswered = await load.drain(args.timeout)
     answered = sum(len(v) for v in load.latencies.values())
     # Rates over the time until the last answer came (answers to an overload arrive after sending ends).
@@ -214,6 +222,9 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
         "unanswered": unanswered,
         "connections_peak": load.peak,
         "send_late_ms": percentiles(load.lateness) if load.lateness else None,
+        "issue_late_ms": percentiles(load.issue_lateness) if load.issue_lateness else None,
+        # Share of one core the client used while sending: near 1, the client is the limit.
+        "client_cpu_share": round(cpu_sending / sending, 3),
     }
 
 

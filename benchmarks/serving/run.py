@@ -5,15 +5,16 @@
 
 Any Python 3.11+ runs this file (standard library only). It renders the template's working tree into
 .work/project (cached: rendered again when a template file changes), sets it up with `make setup`,
-trains the default logistic-regression model (`make pipeline`) and a 100-tree random forest
-(`bench --params params-forest.yaml train`), refits both estimators with the project's code for the
-peers (_refit.py), syncs each peer's locked environment (envs/<peer>/), then:
+trains the default logistic-regression model (`make pipeline`), a 100-tree random forest
+(`bench --params params-forest.yaml train`) and the overload forest (`_refit.py train`), refits
+the first two estimators with the project's code for the peers (_refit.py), syncs each peer's locked environment (envs/<peer>/), then:
 
 1. cold start of the generated API: process spawn to its first 200 from POST /predict;
 2. round-robin: every server up at once, idle, pinned to CPU 0; wrk (CPU 1) cycles through them in
    short runs, one row per request, at c=1 and c=32, for both models, --rounds times;
-3. overload: open-loop at twice the API's sustainable forest rate, and closed-loop c=256, against the
-   generated API with and without each safety (_loadgen.py: per-status latencies).
+3. overload: the generated API on a 60,000-tree forest (trained the same way, for this phase only), one
+   server at a time: open loop at twice its sustainable rate and closed loop c=256, as shipped, with every
+   bound off and with each bound off alone (_loadgen.py: per-status latencies; /metrics scraped around).
 
 Writes results.json (every sample) and results.md here, and the tables into README.md.
 """
@@ -51,7 +52,12 @@ PACKAGE = "bench"
 TEMPLATE_PARTS = ("copier.yml", "template", "hooks", "template_spec")
 SERVER_CPU, CLIENT_CPU, BOTH_CPUS = "0", "1", "0,1"
 MODELS = {"lr": "logistic regression (default)", "rf": "random forest, 100 trees"}
-MODEL_DIRS = {"lr": "models", "rf": "models-forest"}
+# The overload model: the same forest with so many trees that the generated API sustains about a
+# thousand one-row requests a second on one core, far below what the load client sends on its core
+# (ONNX Runtime evaluates a tree of this data set in a few nanoseconds: 100 or 2,000 trees leave the
+# API bound by its HTTP work, at several thousand requests a second).
+HEAVY, HEAVY_TREES = "rf_heavy", 60_000
+MODEL_DIRS = {"lr": "models", "rf": "models-forest", HEAVY: "models-forest-heavy"}
 ROW = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
 API_BODY = json.dumps({"instances": [ROW]})
 V2_BODY = json.dumps(
@@ -66,7 +72,17 @@ API_VARIANTS: dict[str, tuple[dict[str, str], str]] = {
     "api_w1_2cpu": ({"WORKERS": "1"}, BOTH_CPUS),
     "api_w2_2cpu": ({"WORKERS": "2"}, BOTH_CPUS),
 }
-SAFETY_VARIANTS = ("api", "api_queue_off", "api_wait_off", "api_timeout_off")
+# The overload runs, on the heavy forest: the API as shipped, with every bound off, and each bound off alone.
+OVERLOAD_VARIANTS: dict[str, dict[str, str]] = {
+    "api": {},
+    "api_bounds_off": {"MAX_QUEUE_ROWS": "0", "MAX_QUEUE_WAIT_MS": "0", "REQUEST_TIMEOUT_MS": "0"},
+    "api_queue_off": {"MAX_QUEUE_ROWS": "0"},
+    "api_wait_off": {"MAX_QUEUE_WAIT_MS": "0"},
+    "api_timeout_off": {"REQUEST_TIMEOUT_MS": "0"},
+}
+# Also run open loop with more connections than MAX_QUEUE_ROWS (the queue_full bound can trigger only then).
+WIDE_VARIANTS = ("api", "api_bounds_off")
+SHED_REASONS = ("queue_full", "queue_wait", "loop_lag", "deadline", "shutting_down")
 PEERS = ("bento", "bento_onnx", "mlserver")
 THREAD_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 MARK_START, MARK_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -157,6 +173,7 @@ def fingerprint(files: list[str]) -> str:
     for name in files:
         digest.update(name.encode() + b"\0" + (REPO / name).read_bytes() + b"\0")
     digest.update((HERE / "_refit.py").read_bytes())
+    digest.update(f"heavy forest: {HEAVY_TREES} trees".encode())
     return digest.hexdigest()[:16]
 
 
@@ -167,7 +184,8 @@ def prepare_project(uv: str, python: str, rebuild: bool) -> dict[str, Any]:
     print_ = fingerprint(files)
     if stamp_file.is_file() and not rebuild:
         stamp: dict[str, Any] = json.loads(stamp_file.read_text())
-        if stamp.get("fingerprint") == print_ and (PROJECT / ".venv/bin/python").exists():
+        trained = all((PROJECT / d / "model.onnx").is_file() for d in MODEL_DIRS.values())
+        if stamp.get("fingerprint") == print_ and (PROJECT / ".venv/bin/python").exists() and trained:
             log(f"project: cached in {PROJECT} (template unchanged)")
             return stamp
     env = base_env(uv)
@@ -232,6 +250,33 @@ def prepare_project(uv: str, python: str, rebuild: bool) -> dict[str, Any]:
         600,
         "project: train the random forest (bench --params params-forest.yaml train)",
     )
+    sh(
+        [
+            py,
+            refit,
+            "forest-params",
+            "--out",
+            "params-forest-heavy.yaml",
+            "--model-dir",
+            MODEL_DIRS[HEAVY],
+            "--n-estimators",
+            str(HEAVY_TREES),
+        ],
+        PROJECT,
+        env,
+        60,
+        "heavy forest params",
+    )
+    started = time.monotonic()
+    sh(
+        [py, refit, "train", "--params", "params-forest-heavy.yaml"],
+        PROJECT,
+        env,
+        3600,
+        f"project: train the overload forest, {HEAVY_TREES:,} trees (the project's train without its MLflow "
+        "record; a few minutes)",
+    )
+    heavy_train_s = round(time.monotonic() - started)
     out = sh(
         [
             py,
@@ -249,7 +294,16 @@ def prepare_project(uv: str, python: str, rebuild: bool) -> dict[str, Any]:
         600,
         "refit both estimators for the peers (joblib)",
     )
-    stamp = {"fingerprint": print_, "refit": json.loads(out), "template_head": git_head()}
+    stamp = {
+        "fingerprint": print_,
+        "refit": json.loads(out),
+        "template_head": git_head(),
+        "heavy_forest": {
+            "trees": HEAVY_TREES,
+            "train_s": heavy_train_s,
+            "onnx_mb": round((PROJECT / MODEL_DIRS[HEAVY] / "model.onnx").stat().st_size / 2**20, 1),
+        },
+    }
     stamp_file.write_text(json.dumps(stamp, indent=2))
     return stamp
 
@@ -436,7 +490,9 @@ def running(servers: list[Server]) -> Iterator[None]:
 
 
 def api_server(model: str, variant: str, logs: Path) -> Server:
-    extra, cpus = API_VARIANTS[variant]
+    extra, cpus = (
+        API_VARIANTS[variant] if variant in API_VARIANTS else (OVERLOAD_VARIANTS[variant], SERVER_CPU)
+    )
     port = free_port()
     env = {**os.environ, **THREAD_ENV, "MODEL_DIR": MODEL_DIRS[model], **extra}
     env.pop("VIRTUAL_ENV", None)
@@ -671,30 +727,132 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return out
 
 
+def scrape(server: Server) -> dict[str, Any]:
+    """The API's /metrics: shed counts by reason, /predict answers by status, its latency histogram."""
+    url = next(iter(server.targets.values()))[0].rsplit("/", 1)[0] + "/metrics"
+    with urllib.request.urlopen(url, timeout=15) as reply:
+        text = reply.read().decode()
+    found: dict[str, Any] = {"shed": {}, "status": {}, "buckets": {}, "queue_rows": None}
+    for line in text.splitlines():
+        match = re.fullmatch(r"(\w+)(?:\{(.*)\})?\s+(\S+)", line.strip())
+        if not match:
+            continue
+        name, labels, value = (
+            match.group(1),
+            dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or "")),
+            float(match.group(3)),
+        )
+        predict = labels.get("route") == "/predict" and labels.get("method") == "POST"
+        if name == "model_requests_shed_total":
+            found["shed"][labels["reason"]] = value
+        elif name == "http_requests_total" and predict:
+            found["status"][labels["status"]] = value
+        elif name == "http_request_duration_seconds_bucket" and predict:
+            found["buckets"][labels["le"]] = value
+        elif name == "model_queue_rows":
+            found["queue_rows"] = value
+    return found
+
+
+def histogram_quantile(q: float, buckets: dict[str, float]) -> float | str | None:
+    """Prometheus' histogram_quantile over cumulative buckets {le: count}, in ms (linear within a bucket);
+    past the last finite bound, ">bound"."""
+    ordered = sorted((float(le), count) for le, count in buckets.items())
+    if not ordered or ordered[-1][1] <= 0:
+        return None
+    rank = q * ordered[-1][1]
+    lower, below = 0.0, 0.0
+    for bound, count in ordered:
+        if count >= rank:
+            if bound == float("inf"):
+                return f">{lower * 1000:g}"
+            share = (rank - below) / (count - below) if count > below else 1.0
+            return round((lower + (bound - lower) * share) * 1000, 2)
+        lower, below = bound, count
+    return None
+
+
+def metrics_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    def minus(key: str) -> dict[str, float]:
+        return {k: after[key][k] - before[key].get(k, 0.0) for k in after[key]}
+
+    buckets = minus("buckets")
+    return {
+        "shed": {k: int(v) for k, v in minus("shed").items()},
+        "status": {k: int(v) for k, v in minus("status").items() if v},
+        "latency_p50_ms": histogram_quantile(0.50, buckets),
+        "latency_p99_ms": histogram_quantile(0.99, buckets),
+        "buckets": buckets,
+    }
+
+
+def settle(server: Server, limit: float = 60) -> dict[str, Any]:
+    """Scrape /metrics once the model's queue is empty (what was queued is done), within `limit` s."""
+    deadline = time.monotonic() + limit
+    while True:
+        scraped = scrape(server)
+        if not scraped["queue_rows"] or time.monotonic() > deadline:
+            return scraped
+        time.sleep(0.5)
+
+
 def overload(
-    servers: dict[str, Server],
     client: Path,
-    rate: float,
+    logs: Path,
+    rate: float | None,
     seconds: float,
+    calibration_seconds: float,
     connections: int,
     max_connections: int,
-) -> list[dict[str, Any]]:
-    rows = []
-    for name, server in servers.items():
-        url, body = server.targets["rf"]
-        for mode in ("open", "closed"):
-            if mode == "open":
-                result = loadgen(client, url, body, seconds, rate=rate, max_connections=max_connections)
-            else:
-                result = loadgen(client, url, body, seconds, concurrency=connections)
-            rows.append({"server": name, "mode": mode, **result})
-            log(
-                f"overload {mode} {name}: {result['offered_rps']:.0f} offered, {result['ok_rps']:.0f} ok/s, "
-                f"200 p99 {result['status'].get('200', {}).get('p99_ms')} ms, "
-                f"503 {result['status'].get('503', {}).get('count', 0)}, errors {result['transport_errors']}"
-            )
-            time.sleep(2)  # what is still queued drains before the next run
-    return rows
+    wide_connections: int,
+) -> dict[str, Any]:
+    """The heavy forest behind each overload variant, one server at a time: its sustainable rate first
+    (the shipped API's best closed-loop rate, wrk at c=32 and c=`connections`), then open loop at
+    twice that (or `rate`) and closed loop at c=`connections`, /metrics scraped around each run."""
+    out: dict[str, Any] = {"model": HEAVY, "trees": HEAVY_TREES, "calibration": [], "rate": rate, "rows": []}
+    for variant in OVERLOAD_VARIANTS:
+        server = api_server(HEAVY, variant, logs)
+        with running([server]):
+            started = time.perf_counter()
+            server.start()
+            ready = server.wait_ready(started, limit=300)
+            log(f"overload: {variant} on the heavy forest up in {ready:.1f}s")
+            measured_run(server, HEAVY, 8, 1)  # warm-up, unmeasured
+            if out["rate"] is None:
+                for c in (32, connections):
+                    result = measured_run(server, HEAVY, c, calibration_seconds)
+                    out["calibration"].append({"server": variant, "c": c, **result})
+                    log(f"overload calibration c={c}: {result['rps']:.0f} req/s, p99 {result['p99_ms']} ms")
+                out["sustainable_rps"] = max(r["rps"] for r in out["calibration"])
+                out["rate"] = round(2 * out["sustainable_rps"])
+                log(
+                    f"overload: sustainable {out['sustainable_rps']:.0f} req/s; open loop at {out['rate']} req/s"
+                )
+            runs = [("open", max_connections)]
+            if wide_connections and variant in WIDE_VARIANTS:
+                runs.append(("open", wide_connections))
+            runs.append(("closed", connections))
+            url, body = server.targets[HEAVY]
+            for mode, limit in runs:
+                before = settle(server)
+                if mode == "open":
+                    result = loadgen(client, url, body, seconds, rate=out["rate"], max_connections=limit)
+                else:
+                    result = loadgen(client, url, body, seconds, concurrency=limit)
+                row = {"server": variant, "mode": mode, "connections": limit, **result}
+                row["server_metrics"] = metrics_delta(before, settle(server))
+                out["rows"].append(row)
+                shed = {k: v for k, v in row["server_metrics"]["shed"].items() if v}
+                log(
+                    f"overload {mode} ({limit} conns) {variant}: {result['offered_rps']:.0f} offered, "
+                    f"{result['ok_rps']:.0f} ok/s, 200 p99 {result['status'].get('200', {}).get('p99_ms')} ms, "
+                    f"503 {result['status'].get('503', {}).get('count', 0)}, "
+                    f"504 {result['status'].get('504', {}).get('count', 0)}, shed {shed}, "
+                    f"server p99 {row['server_metrics']['latency_p99_ms']} ms, "
+                    f"client issue late p99 {(result['issue_late_ms'] or {}).get('p99_ms')} ms"
+                )
+                time.sleep(1)
+    return out
 
 
 # ---------------------------------------------------------------- report
@@ -809,37 +967,78 @@ def report(results: dict[str, Any]) -> str:
             + "."
         )
     if results["overload"]:
-        lines += [
-            "",
-            f"### Overload, forest: open loop at {results['overload_rate']:.0f} req/s "
-            f"(2 x the API's best c=32 rate) on up to {results['config']['overload_max_connections']} "
-            f"connections, and closed loop c={results['config']['overload_connections']}",
-            "",
-            "Latency from when each request was due (open loop: time waiting in the client included), "
-            "and the server's own answer time (from send). Client late p99: how late requests went out.",
-            "",
-            "| variant | mode | offered req/s | 200/s | 200 p50 / p99 ms | 200 p99 from send | "
-            "503 count, from send p50 / p99 ms | 504 | other errors | client late p99 ms |",
-            "|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        for row in results["overload"]:
-            ok = row["status"].get("200", {})
-            shed = row["status"].get("503", {})
-            late = row["status"].get("504", {})
-            other = (
-                row["transport_errors"]
-                + row["unanswered"]
-                + sum(v["count"] for k, v in row["status"].items() if k not in {"200", "503", "504"})
-            )
-            late_send = (row["send_late_ms"] or {}).get("p99_ms")
-            lines.append(
-                f"| {row['server']} | {row['mode']} | {fmt(row['offered_rps'])} | {fmt(row['ok_rps'])} | "
-                f"{fmt(ok.get('p50_ms'), 1)} / {fmt(ok.get('p99_ms'), 1)} | "
-                f"{fmt(ok.get('from_send', {}).get('p99_ms'), 1)} | {shed.get('count', 0)}, "
-                f"{fmt(shed.get('from_send', {}).get('p50_ms'), 1)} / {fmt(shed.get('from_send', {}).get('p99_ms'), 1)} | "
-                f"{late.get('count', 0)} | {other} | {fmt(late_send, 1)} |"
-            )
+        lines += overload_report(results["overload"], results["config"])
     return "\n".join(lines) + "\n"
+
+
+def answers(status: dict[str, Any], total: int) -> str:
+    """`count (share), p50 / p99 ms from send` of one status, or 0."""
+    if not status:
+        return "0"
+    share = 100 * status["count"] / total if total else 0
+    send = status["from_send"]
+    return f"{status['count']:,} ({share:.0f}%), {fmt(send['p50_ms'], 1)} / {fmt(send['p99_ms'], 1)}"
+
+
+def overload_report(overload: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    calibration = ", ".join(f"c={r['c']} {fmt(r['rps'])}" for r in overload["calibration"])
+    lines = [
+        "",
+        f"### Overload: the generated API on the heavy forest ({overload['trees']:,} trees)",
+        "",
+        f"Sustainable: {fmt(overload.get('sustainable_rps'))} req/s, the shipped API's best closed-loop rate "
+        f"(wrk: {calibration or 'given'}). Open loop at **{fmt(overload['rate'])} req/s** for "
+        f"{config['overload_seconds']:g} s, and closed loop c={config['overload_connections']}; the "
+        "server's own counts and latency from its /metrics, scraped before and after each run.",
+        "",
+        "Client: latency from send (the server's answer time, socket backlog included) and, for the 200s, "
+        "from when the request was due (the wait for a free connection included); 503 and 504 from send.",
+        "",
+        "| variant | mode (connections) | offered req/s | 200/s | 200 p50 / p99 ms from send | "
+        "200 p50 / p99 ms from due | 503: count (share), p50 / p99 ms | 504: count (share), p50 / p99 ms | "
+        "other |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in overload["rows"]:
+        status = row["status"]
+        other = (
+            row["transport_errors"]
+            + row["unanswered"]
+            + sum(v["count"] for k, v in status.items() if k not in {"200", "503", "504"})
+        )
+        total = sum(v["count"] for v in status.values()) + row["transport_errors"] + row["unanswered"]
+        ok = status.get("200", {})
+        send = ok.get("from_send", {})
+        lines.append(
+            f"| {row['server']} | {row['mode']} ({row['connections']:,}) | {fmt(row['offered_rps'])} | "
+            f"{fmt(row['ok_rps'])} | {fmt(send.get('p50_ms'), 1)} / {fmt(send.get('p99_ms'), 1)} | "
+            f"{fmt(ok.get('p50_ms'), 1)} / {fmt(ok.get('p99_ms'), 1)} | "
+            f"{answers(status.get('503', {}), total)} | {answers(status.get('504', {}), total)} | {other} |"
+        )
+    lines += [
+        "",
+        "Server (/metrics deltas): refusals by reason (`model_requests_shed_total`), /predict latency "
+        "quantiles from `http_request_duration_seconds` (every status; from when the app got the request, "
+        "so without the socket backlog). Client checks: how late the client itself issued requests (its own "
+        "delay), how long they then waited for a free connection (open loop), and its CPU while sending.",
+        "",
+        "| variant | mode (connections) | shed: " + ", ".join(SHED_REASONS[:4]) + " | server /predict "
+        "p50 / p99 ms | client issue late p99 ms | due to sent p99 ms | client CPU |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in overload["rows"]:
+        server = row["server_metrics"]
+        shed = " / ".join(str(server["shed"].get(reason, 0)) for reason in SHED_REASONS[:4])
+        issue = (row.get("issue_late_ms") or {}).get("p99_ms")
+        sent = (row.get("send_late_ms") or {}).get("p99_ms")
+        p50, p99 = server["latency_p50_ms"], server["latency_p99_ms"]
+        lines.append(
+            f"| {row['server']} | {row['mode']} ({row['connections']:,}) | {shed} | "
+            f"{p50 if isinstance(p50, str) else fmt(p50, 1)} / {p99 if isinstance(p99, str) else fmt(p99, 1)} | "
+            f"{fmt(issue, 1) if row['mode'] == 'open' else '-'} | {fmt(sent, 1) if row['mode'] == 'open' else '-'} | "
+            f"{row.get('client_cpu_share', 0):.0%} |"
+        )
+    return lines
 
 
 def write_outputs(results: dict[str, Any], out: Path, readme: bool) -> None:
@@ -870,7 +1069,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4, help="seconds per wrk run (default 4)")
     parser.add_argument("--cold-starts", type=int, default=5, help="cold starts per model (default 5)")
     parser.add_argument(
-        "--overload-seconds", type=float, default=6, help="seconds per overload run (default 6)"
+        "--overload-seconds", type=float, default=12, help="seconds per overload run (default 12)"
     )
     parser.add_argument(
         "--overload-connections", type=int, default=256, help="closed-loop overload concurrency"
@@ -887,10 +1086,17 @@ def main() -> None:
         help="open loop: most connections the client opens (default 1024)",
     )
     parser.add_argument(
+        "--overload-wide-connections",
+        type=int,
+        default=4096,
+        help="one more open-loop run of `api` and `api_bounds_off` with this many connections (0: none)",
+    )
+    parser.add_argument(
         "--overload-rate",
         type=float,
-        help="open-loop rate, req/s (default: 2 x the API's forest rate at c=32)",
+        help="open-loop rate, req/s (default: 2 x the API's best closed-loop rate on the heavy forest)",
     )
+    parser.add_argument("--skip-overload", action="store_true", help="no overload runs")
     parser.add_argument(
         "--out", type=Path, help="where results.json/results.md go (default: here; --quick: .work/quick)"
     )
@@ -948,31 +1154,21 @@ def main() -> None:
             assert server.proc is not None
             memory[server.name] = {"rss_mb": rss_mb(server.proc.pid), "processes": len(tree(server.proc.pid))}
         summary = summarize(rows)
-        overload_rows: list[dict[str, Any]] = []
-        rate = 0.0
-        if "rf" in models:
-            api_rf = next(s for s in servers if s.name == "api/rf")
-            # Sustainable: the best the API did on the forest at c=32, in the rounds or in one more run.
-            calibration = measured_run(api_rf, "rf", 32, max(args.seconds, 3))
-            best = max(
-                [r["rps"] for r in rows if r["server"] == "api" and r["model"] == "rf"] + [calibration["rps"]]
-            )
-            rate = args.overload_rate or 2 * best
-            log(f"overload: the API's best forest rate {best:.0f} req/s; open loop at {rate:.0f} req/s")
-            safeties = {
-                v: s for s in servers if (v := s.name.split("/")[0]) in SAFETY_VARIANTS and "rf" in s.targets
-            }
-            overload_rows = overload(
-                safeties,
-                client,
-                rate,
-                args.overload_seconds,
-                args.overload_connections,
-                args.overload_max_connections,
-            )
         for server in servers:
             if processes[id(server.argv)] is not server:
                 server.proc = None  # stopped once, through `processes`
+    overloaded: dict[str, Any] = {}
+    if not args.skip_overload:
+        overloaded = overload(
+            client,
+            logs,
+            args.overload_rate,
+            args.overload_seconds,
+            max(args.seconds, 3),
+            args.overload_connections,
+            args.overload_max_connections,
+            args.overload_wide_connections,
+        )
     results = {
         "date": dt.datetime.now().isoformat(timespec="seconds"),
         "template": project.get("template_head"),
@@ -987,6 +1183,7 @@ def main() -> None:
             "overload_seconds": args.overload_seconds,
             "overload_connections": args.overload_connections,
             "overload_max_connections": args.overload_max_connections,
+            "overload_wide_connections": args.overload_wide_connections,
             "server_cpus": SERVER_CPU,
             "client_cpus": CLIENT_CPU,
         },
@@ -1018,8 +1215,8 @@ def main() -> None:
         "memory": memory,
         "rows": rows,
         "summary": summary,
-        "overload_rate": rate,
-        "overload": overload_rows,
+        "heavy_forest": project.get("heavy_forest"),
+        "overload": overloaded,
         "duration_s": {"prepare": round(prepared - begun), "measure": round(time.monotonic() - prepared)},
     }
     write_outputs(results, out, readme=out == HERE and not args.quick)
